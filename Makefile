@@ -1,0 +1,50 @@
+# One command per job; CI (.ci/run) calls the same ones.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TESS_LANGS := eng deu nld fra
+export OMP_THREAD_LIMIT := 1
+
+.PHONY: install system-deps demo test lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+
+install: $(BIN)/python system-deps
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+# Debian packages: installed when missing and we are root, otherwise named exactly.
+system-deps:
+	@missing=""; \
+	command -v tesseract >/dev/null || missing="tesseract-ocr"; \
+	for l in $(TESS_LANGS); do \
+	  dpkg -s tesseract-ocr-$$l >/dev/null 2>&1 || missing="$$missing tesseract-ocr-$$l"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null \
+	      || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing >/dev/null; }; \
+	  else \
+	    echo "missing Debian packages; run: sudo apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+
+demo: install
+	$(BIN)/python -m app.demo
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/parse.py
+
+clean:
+	rm -rf var/demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,36 @@
+"""The ``shipdoc`` command. Each command group lives in its own module and is added here."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from app.cli import db as db_cli
+from app.cli import documents as documents_cli
+from core.errors import InputError, ShipdocError
+
+app = typer.Typer(
+    name="shipdoc",
+    help="Turn shipment documents into validated structured records.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db_cli.app, name="db")
+documents_cli.register(app)
+
+# Exit codes: 0 ok, 1 our failure (configuration, dependency), 2 bad input or usage.
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+
+def main() -> None:
+    try:
+        app()
+    except InputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except ShipdocError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)

@@ -1,0 +1,1 @@
+"""The agent's tools and the deterministic steps around them (parse, intake, tariff, validation, write-back)."""
