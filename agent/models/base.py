@@ -1,0 +1,108 @@
+"""The one interface every model backend implements (OpenAI-compatible HTTP, in-process
+llama.cpp, scripted for tests). Messages follow the OpenAI chat shape so that the loop
+is backend-agnostic.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from core.errors import ShipdocError
+
+
+class ToolCall(BaseModel):
+    id: str
+    name: str
+    arguments_json: str = "{}"
+
+    def arguments(self) -> dict[str, Any]:
+        """The parsed arguments; raises ValueError when the model wrote something else."""
+        value = json.loads(self.arguments_json) if self.arguments_json.strip() else {}
+        if not isinstance(value, dict):
+            raise ValueError("tool arguments must be a JSON object")
+        return value
+
+
+class Message(BaseModel):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+class ToolSpec(BaseModel):
+    name: str
+    description: str
+    parameters: dict[str, Any] = Field(description="JSON schema of the arguments object")
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+class ChatRequest(BaseModel):
+    messages: list[Message]
+    tools: list[ToolSpec] = Field(default_factory=list)
+    # "auto" | "none" | "required" | the name of one tool to force.
+    tool_choice: str = "auto"
+    # When set, the reply's content must be JSON matching this schema.
+    json_schema: dict[str, Any] | None = None
+    json_schema_name: str = "output"
+    max_tokens: int = 1024
+    temperature: float = 0.0
+    timeout_s: float = 120.0
+
+
+class ChatResponse(BaseModel):
+    content: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    model: str
+    backend: str
+    latency_s: float = 0.0
+    finish_reason: str | None = None
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    """A backend. ``name`` identifies the model for records, costs and traces."""
+
+    name: str
+
+    def chat(self, request: ChatRequest) -> ChatResponse: ...
+
+
+class ModelError(ShipdocError):
+    """A model backend failed. ``transient`` errors may succeed on retry or on a fallback."""
+
+    code = "model_error"
+    transient = False
+
+
+class ModelTimeout(ModelError):
+    code = "model_timeout"
+    transient = True
+
+
+class ModelUnavailable(ModelError):
+    """Connection refused, 5xx, or an open circuit breaker."""
+
+    code = "model_unavailable"
+    transient = True
+
+
+class ModelOutputInvalid(ModelError):
+    """The model's output did not validate, also after the bounded repair request."""
+
+    code = "model_output_invalid"
