@@ -23,6 +23,7 @@ class Base(DeclarativeBase):
 
 class DocumentStatus(enum.StrEnum):
     RECEIVED = "received"
+    PARSING = "parsing"
     PARSED = "parsed"
     EXTRACTED = "extracted"
     NEEDS_REVIEW = "needs_review"
@@ -79,3 +80,93 @@ class Page(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
 
     document: Mapped[Document] = relationship(back_populates="pages")
+
+
+# --- extraction: records, agent runs, tool calls (issue 5) ---------------------------------
+
+
+class RecordStatus(enum.StrEnum):
+    EXTRACTED = "extracted"
+    NEEDS_REVIEW = "needs_review"
+    FAILED = "failed"
+
+
+class Record(Base):
+    """One structured record: a page group of a document, typed by ``doc_type``."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("document_id", "page_first", name="uq_records_document_page_first"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    page_first: Mapped[int] = mapped_column(Integer)
+    page_last: Mapped[int] = mapped_column(Integer)
+    doc_type: Mapped[str] = mapped_column(String(40), index=True)
+    schema_version: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    # [{"code": ..., "field": ..., "message": ...}]
+    issues: Mapped[list[Any]] = mapped_column(default=list)
+    # {"field.path": {"page": n, "text": ...}}
+    provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # {"field.path": 0.0-1.0}
+    confidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("agent_runs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class AgentRun(Base):
+    """One bounded agent run over one page group; always ends with an ``outcome``."""
+
+    __tablename__ = "agent_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    page_first: Mapped[int] = mapped_column(Integer, default=1)
+    page_last: Mapped[int] = mapped_column(Integer, default=1)
+    doc_type: Mapped[str | None] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_version: Mapped[str] = mapped_column(String(64))
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_s: Mapped[float] = mapped_column(Float, default=0.0)
+    # extracted | needs_review | failed (and "running" while in progress)
+    outcome: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    cost: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    tool_calls: Mapped[list[ToolCallRow]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="ToolCallRow.seq"
+    )
+
+
+class ToolCallRow(Base):
+    """One tool call the model made during a run (or the pipeline made on its behalf)."""
+
+    __tablename__ = "tool_calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("agent_runs.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    call_id: Mapped[str | None] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100))
+    arguments: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result_summary: Mapped[str] = mapped_column(Text, default="")
+    latency_s: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    run: Mapped[AgentRun] = relationship(back_populates="tool_calls")
