@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,42 @@ class OcrSettings(BaseModel):
     timeout_s: float = 120.0
 
 
+class ModelSettings(BaseModel):
+    """The chat / extraction model (agent/models). Env: ``SHIPDOC_MODEL__<FIELD>``."""
+
+    # local: llama.cpp in process; openai: any OpenAI-compatible server; scripted: tests.
+    backend: Literal["local", "openai", "scripted"] = "local"
+    # local: a known model key (see ``shipdoc model list``); openai: the served model name.
+    name: str = "qwen2.5-1.5b"
+    base_url: str = ""
+    api_key: SecretStr = SecretStr("not-needed")
+    # GGUF file for the local backend; default: the fetched file of ``name`` in cache_dir.
+    path: Path | None = None
+    cache_dir: Path = Path.home() / ".cache" / "shipdoc" / "models"
+    # json_schema: vLLM / OpenAI; json_object (+ schema): llama.cpp server.
+    structured_output: Literal["json_schema", "json_object"] = "json_schema"
+    timeout_s: float = 120.0
+    # local backend: 0 means one thread per core.
+    n_threads: int = 0
+    n_ctx: int = 8192
+    # scripted backend: a JSON file with a list of responses.
+    script_path: Path | None = None
+    # Routing: retries on the primary, then the fallback (when configured).
+    retries: int = 2
+    retry_backoff_s: float = 0.5
+    breaker_failures: int = 5
+    breaker_reset_s: float = 30.0
+    # USD per 1M tokens; unset means no cost is recorded.
+    price_prompt_per_m: float | None = None
+    price_completion_per_m: float | None = None
+    fallback_base_url: str = ""
+    fallback_name: str = ""
+    fallback_api_key: SecretStr = SecretStr("not-needed")
+    fallback_structured_output: Literal["json_schema", "json_object"] = "json_schema"
+    fallback_price_prompt_per_m: float | None = None
+    fallback_price_completion_per_m: float | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPDOC_",
@@ -49,6 +86,7 @@ class Settings(BaseSettings):
 
     limits: Limits = Limits()
     ocr: OcrSettings = OcrSettings()
+    model: ModelSettings = ModelSettings()
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:
