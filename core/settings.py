@@ -99,6 +99,38 @@ class KbSettings(BaseModel):
     docs_dir: Path | None = None
 
 
+class ServiceSettings(BaseModel):
+    """HTTP API, queue and workers (app/api, workers/). Env: ``SHIPDOC_SERVICE__<FIELD>``."""
+
+    # Empty: tasks run in an in-process thread pool (embedded default); else a Redis URL.
+    broker_url: str = ""
+    # Prefix of every Redis key (queues, rate limits, chat streams): several deployments or
+    # test runs can share one Redis.
+    key_prefix: str = "shipdoc:"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Worker concurrency per queue: long extraction and interactive chat never share a pool.
+    extract_concurrency: int = 2
+    interactive_concurrency: int = 4
+    kb_concurrency: int = 1
+    # PyMuPDF leaks memory over many documents: recycle the worker child after this many.
+    max_tasks_per_child: int = 50
+    # Attempts per document (redeliveries after a lost worker count too), then ``failed``.
+    max_attempts: int = 5
+    retry_backoff_s: float = 2.0
+    retry_backoff_max_s: float = 300.0
+    # A running task holds its document for lease_s and renews it every lease_s / 3; a
+    # redelivered copy waits until the lease of a lost worker has run out.
+    lease_s: float = 60.0
+    # Redis redelivers an unacknowledged task after this; keep it above the longest task.
+    visibility_timeout_s: int = 3600
+    # Per API key, per minute (fixed window; Redis when a broker is set, else in memory).
+    upload_rate_per_minute: int = 120
+    chat_rate_per_minute: int = 30
+    max_files_per_upload: int = 20
+    chat_top_k: int = 5
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPDOC_",
@@ -118,6 +150,7 @@ class Settings(BaseSettings):
     ocr: OcrSettings = OcrSettings()
     model: ModelSettings = ModelSettings()
     kb: KbSettings = Field(default_factory=KbSettings)
+    service: ServiceSettings = ServiceSettings()
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:
