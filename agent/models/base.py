@@ -72,6 +72,10 @@ class ChatResponse(BaseModel):
     backend: str
     latency_s: float = 0.0
     finish_reason: str | None = None
+    # USD for this request when prices are configured for the model that answered.
+    cost_usd: float | None = None
+    # Tool calls written into the text that could not be parsed (kept in ``content``).
+    tool_call_errors: list[str] = Field(default_factory=list)
 
 
 @runtime_checkable
@@ -106,3 +110,8 @@ class ModelOutputInvalid(ModelError):
     """The model's output did not validate, also after the bounded repair request."""
 
     code = "model_output_invalid"
+
+    def __init__(self, message: str, *, responses: list[ChatResponse] | None = None) -> None:
+        super().__init__(message)
+        # Every response spent on the attempt, so that its tokens are still accounted.
+        self.responses: list[ChatResponse] = list(responses or [])

@@ -1,0 +1,70 @@
+"""Build the configured model from settings (``SHIPDOC_MODEL__*``); see docs/models.md."""
+
+from __future__ import annotations
+
+from agent.models.base import ChatModel, ModelError
+from agent.models.fetch import KNOWN_MODELS, cached_path
+from agent.models.llama_local import LlamaLocalModel
+from agent.models.openai_http import OpenAIChatModel
+from agent.models.router import CircuitBreaker, Price, Route, RoutedModel
+from agent.models.scripted import ScriptedModel
+from core.settings import ModelSettings, Settings
+
+
+def _price(prompt: float | None, completion: float | None) -> Price | None:
+    if prompt is None and completion is None:
+        return None
+    return Price(prompt_per_m=prompt or 0.0, completion_per_m=completion or 0.0)
+
+
+def _primary(cfg: ModelSettings) -> Route:
+    price = _price(cfg.price_prompt_per_m, cfg.price_completion_per_m)
+    if cfg.backend == "local":
+        if cfg.path is None and cfg.name not in KNOWN_MODELS:
+            raise ModelError(
+                f"SHIPDOC_MODEL__NAME={cfg.name!r} is not a known local model "
+                f"({', '.join(sorted(KNOWN_MODELS))}); set SHIPDOC_MODEL__PATH to a GGUF file"
+            )
+        path = cfg.path or cached_path(cfg.name, cfg.cache_dir)
+        local = LlamaLocalModel(path=path, name=cfg.name, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads)
+        # Retrying a generation on the same CPU gains nothing: no retries in process.
+        return Route(local, price, retries=0)
+    if cfg.backend == "openai":
+        if not cfg.base_url:
+            raise ModelError("SHIPDOC_MODEL__BASE_URL is required for the openai backend")
+        remote = OpenAIChatModel(
+            base_url=cfg.base_url,
+            model=cfg.name,
+            api_key=cfg.api_key.get_secret_value(),
+            structured_output=cfg.structured_output,
+            timeout_s=cfg.timeout_s,
+        )
+        return Route(remote, price, retries=cfg.retries)
+    if cfg.script_path is None:
+        raise ModelError("SHIPDOC_MODEL__SCRIPT_PATH is required for the scripted backend")
+    return Route(ScriptedModel.from_file(cfg.script_path, name=cfg.name), price, retries=0)
+
+
+def _fallback(cfg: ModelSettings) -> Route | None:
+    if not cfg.fallback_base_url:
+        return None
+    model = OpenAIChatModel(
+        base_url=cfg.fallback_base_url,
+        model=cfg.fallback_name or cfg.name,
+        api_key=cfg.fallback_api_key.get_secret_value(),
+        structured_output=cfg.fallback_structured_output,
+        timeout_s=cfg.timeout_s,
+    )
+    price = _price(cfg.fallback_price_prompt_per_m, cfg.fallback_price_completion_per_m)
+    return Route(model, price, retries=cfg.retries)
+
+
+def build_model(settings: Settings) -> ChatModel:
+    """The model the settings name, behind the router (retries, fallback, cost)."""
+    cfg = settings.model
+    return RoutedModel(
+        _primary(cfg),
+        _fallback(cfg),
+        backoff_s=cfg.retry_backoff_s,
+        breaker=CircuitBreaker(cfg.breaker_failures, cfg.breaker_reset_s),
+    )

@@ -1,0 +1,178 @@
+"""In-process llama.cpp (``llama-cpp-python``): the embedded default model.
+
+The GGUF file is loaded lazily, once per process and per (path, n_ctx, n_threads), behind a
+lock; inference holds the same model's lock because a llama.cpp context serves one request
+at a time. Structured output uses llama.cpp's own form (``json_object`` plus a schema),
+and tool calls written into the text are recovered like those of the HTTP backend.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.models.base import (
+    ChatRequest,
+    ChatResponse,
+    ModelError,
+    ModelTimeout,
+    ModelUnavailable,
+    Usage,
+)
+from agent.models.schema import response_format
+from agent.models.wire import (
+    content_and_calls,
+    messages_to_wire,
+    tool_choice_to_wire,
+    tools_to_wire,
+    wire_tool_calls,
+)
+
+
+@dataclass
+class _Loaded:
+    llama: Any
+    lock: threading.Lock
+    load_s: float
+
+
+_LOADED: dict[tuple[str, int, int], _Loaded] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def _threads(n_threads: int) -> int:
+    return n_threads if n_threads > 0 else max(1, os.cpu_count() or 1)
+
+
+def _load(path: Path, n_ctx: int, n_threads: int) -> _Loaded:
+    key = (str(path.resolve()), n_ctx, n_threads)
+    with _LOAD_LOCK:
+        loaded = _LOADED.get(key)
+        if loaded is not None:
+            return loaded
+        if not path.is_file():
+            raise ModelUnavailable(
+                f"model file {path} is missing; run `shipdoc model fetch` or set "
+                "SHIPDOC_MODEL__PATH"
+            )
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelUnavailable(
+                "llama-cpp-python is not installed; install the `local-model` extra "
+                "(make install does)"
+            ) from exc
+        started = time.monotonic()
+        try:
+            llama = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                verbose=False,
+            )
+        except ValueError as exc:
+            raise ModelUnavailable(f"llama.cpp could not load {path}: {exc}") from exc
+        loaded = _Loaded(llama=llama, lock=threading.Lock(), load_s=time.monotonic() - started)
+        _LOADED[key] = loaded
+        return loaded
+
+
+class _DeadlinePassed(Exception):
+    """Raised from inside generation to stop it: llama.cpp has no timeout of its own."""
+
+
+def _deadline_processor(deadline: float) -> Any:
+    """A logits processor, called once per generated token, that stops past ``deadline``.
+
+    Prompt processing is not interruptible; the first token after it is.
+    """
+    from llama_cpp import LogitsProcessorList
+
+    def check(input_ids: Any, scores: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise _DeadlinePassed
+        return scores
+
+    return LogitsProcessorList([check])
+
+
+class LlamaLocalModel:
+    """A GGUF model run in this process."""
+
+    backend = "llama_cpp"
+
+    def __init__(self, *, path: Path, name: str, n_ctx: int = 8192, n_threads: int = 0) -> None:
+        self.name = name
+        self.path = path
+        self.n_ctx = n_ctx
+        self.n_threads = _threads(n_threads)
+
+    def load(self) -> float:
+        """Load the model now (it loads on first use otherwise); returns the load seconds."""
+        return _load(self.path, self.n_ctx, self.n_threads).load_s
+
+    def request_kwargs(self, request: ChatRequest) -> dict[str, Any]:
+        """The keyword arguments of ``create_chat_completion`` for ``request``."""
+        kwargs: dict[str, Any] = {
+            "messages": messages_to_wire(request.messages, arguments_as_object=True),
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+        }
+        if request.tools and request.tool_choice != "none":
+            kwargs["tools"] = tools_to_wire(request.tools, "json_object")
+            choice = tool_choice_to_wire(request)
+            if choice == "required" and len(request.tools) == 1:
+                # llama-cpp-python constrains only a named tool; one tool means that one.
+                choice = {"type": "function", "function": {"name": request.tools[0].name}}
+            kwargs["tool_choice"] = choice
+        if request.json_schema is not None:
+            kwargs["response_format"] = response_format(
+                "json_object", request.json_schema, request.json_schema_name
+            )
+        return kwargs
+
+    def chat(self, request: ChatRequest) -> ChatResponse:
+        loaded = _load(self.path, self.n_ctx, self.n_threads)
+        kwargs = self.request_kwargs(request)
+        with loaded.lock:
+            started = time.monotonic()
+            try:
+                result = loaded.llama.create_chat_completion(
+                    **kwargs,
+                    stream=False,
+                    logits_processor=_deadline_processor(started + request.timeout_s),
+                )
+            except _DeadlinePassed as exc:
+                raise ModelTimeout(
+                    f"{self.name}: no answer within {request.timeout_s:g} s (generation stopped)"
+                ) from exc
+            except ValueError as exc:
+                # Prompt longer than the context, unknown tool named, bad schema.
+                raise ModelError(f"{self.name}: {exc}") from exc
+            latency = time.monotonic() - started
+        return self._response(request, result, latency)
+
+    def _response(self, request: ChatRequest, result: Any, latency_s: float) -> ChatResponse:
+        choice = result["choices"][0]
+        message = choice.get("message") or {}
+        calls = wire_tool_calls(message.get("tool_calls"))
+        content, calls, errors = content_and_calls(request, message.get("content") or "", calls)
+        usage = result.get("usage") or {}
+        return ChatResponse(
+            content=content,
+            tool_calls=calls,
+            tool_call_errors=errors,
+            usage=Usage(
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+            ),
+            model=self.name,
+            backend=self.backend,
+            latency_s=latency_s,
+            finish_reason=choice.get("finish_reason"),
+        )

@@ -1,0 +1,179 @@
+"""Routing: bounded retries, a circuit breaker on the primary, a fallback, and cost.
+
+A thin layer over the backends and tenacity. Transient failures of the primary
+(``ModelUnavailable``, ``ModelTimeout``) are retried with exponential backoff; when they
+persist, or the breaker is open, the request goes to the fallback (the hosted model is
+kept for that). Every response carries ``cost_usd`` when prices are configured for the
+model that answered.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from agent.models.base import (
+    ChatModel,
+    ChatRequest,
+    ChatResponse,
+    ModelError,
+    ModelUnavailable,
+    Usage,
+)
+
+
+class CircuitOpen(ModelUnavailable):
+    """The primary failed too often recently; it is not asked until the breaker resets."""
+
+    code = "model_circuit_open"
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per one million tokens."""
+
+    prompt_per_m: float
+    completion_per_m: float
+
+    def cost(self, usage: Usage) -> float:
+        return (
+            usage.prompt_tokens * self.prompt_per_m
+            + usage.completion_tokens * self.completion_per_m
+        ) / 1_000_000
+
+
+BreakerState = Literal["closed", "open", "half_open"]
+
+
+class CircuitBreaker:
+    """Opens after ``failures`` consecutive transient failures, for ``reset_s`` seconds;
+    then lets one trial request through (half open): success closes it, failure reopens."""
+
+    def __init__(
+        self, failures: int, reset_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.failures = max(1, failures)
+        self.reset_s = reset_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._consecutive = 0
+        self._opened_at: float | None = None
+        self._trial_running = False
+
+    @property
+    def state(self) -> BreakerState:
+        with self._lock:
+            return self._state()
+
+    def _state(self) -> BreakerState:
+        if self._opened_at is None:
+            return "closed"
+        if self._clock() - self._opened_at >= self.reset_s:
+            return "half_open"
+        return "open"
+
+    def allow(self) -> bool:
+        with self._lock:
+            state = self._state()
+            if state == "closed":
+                return True
+            if state == "half_open" and not self._trial_running:
+                self._trial_running = True
+                return True
+            return False
+
+    def record_success(self) -> None:
+        with self._lock:
+            self._consecutive = 0
+            self._opened_at = None
+            self._trial_running = False
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self._consecutive += 1
+            if self._trial_running or self._consecutive >= self.failures:
+                self._opened_at = self._clock()
+            self._trial_running = False
+
+
+@dataclass
+class Route:
+    model: ChatModel
+    price: Price | None = None
+    # Retries after the first attempt, for transient failures only.
+    retries: int = 2
+
+
+def _retryable(exc: BaseException) -> bool:
+    return isinstance(exc, ModelError) and exc.transient and not isinstance(exc, CircuitOpen)
+
+
+class RoutedModel:
+    """A ``ChatModel`` over a primary and an optional fallback."""
+
+    backend = "router"
+
+    def __init__(
+        self,
+        primary: Route,
+        fallback: Route | None = None,
+        *,
+        backoff_s: float = 0.5,
+        breaker: CircuitBreaker | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.name = primary.model.name
+        self.backoff_s = backoff_s
+        self.breaker = breaker or CircuitBreaker(failures=5, reset_s=30.0)
+        self._sleep = sleep
+
+    def chat(self, request: ChatRequest) -> ChatResponse:
+        try:
+            return self._call(self.primary, request, self.breaker)
+        except ModelError as exc:
+            if not exc.transient or self.fallback is None:
+                raise
+            try:
+                return self._call(self.fallback, request, None)
+            except ModelError as fallback_exc:
+                raise type(fallback_exc)(
+                    f"{fallback_exc.message} (fallback, after the primary failed: {exc.message})"
+                ) from fallback_exc
+
+    def _call(
+        self, route: Route, request: ChatRequest, breaker: CircuitBreaker | None
+    ) -> ChatResponse:
+        def attempt() -> ChatResponse:
+            if breaker is not None and not breaker.allow():
+                raise CircuitOpen(
+                    f"{route.model.name}: circuit open after repeated failures; "
+                    f"retrying in at most {breaker.reset_s:g} s"
+                )
+            try:
+                response = route.model.chat(request)
+            except ModelError as exc:
+                if breaker is not None and exc.transient:
+                    breaker.record_failure()
+                raise
+            if breaker is not None:
+                breaker.record_success()
+            return response
+
+        retrying = Retrying(
+            stop=stop_after_attempt(route.retries + 1),
+            wait=wait_exponential(multiplier=self.backoff_s, max=self.backoff_s * 16),
+            retry=retry_if_exception(_retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        response = retrying(attempt)
+        if route.price is None:
+            return response
+        return response.model_copy(update={"cost_usd": route.price.cost(response.usage)})
