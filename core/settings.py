@@ -131,6 +131,22 @@ class ServiceSettings(BaseModel):
     chat_top_k: int = 5
 
 
+class AgentSettings(BaseModel):
+    """Bounds and shape of an extraction run (agent/loop). Env: ``SHIPDOC_AGENT__<FIELD>``."""
+
+    max_requests: int = 8
+    # Prompt plus completion tokens over one run.
+    max_tokens: int = 60_000
+    max_seconds: float = 900.0
+    # Bad tool calls (unknown tool, bad arguments) tolerated before the run stops.
+    max_tool_errors: int = 3
+    # Estimated document tokens per extraction request; longer page groups are windowed.
+    window_tokens: int = 3_000
+    output_tokens: int = 2_048
+    # Ask the model to repair what validation rejects (False: straight to needs_review).
+    repair: bool = True
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPDOC_",
@@ -151,6 +167,7 @@ class Settings(BaseSettings):
     model: ModelSettings = ModelSettings()
     kb: KbSettings = Field(default_factory=KbSettings)
     service: ServiceSettings = ServiceSettings()
+    agent: AgentSettings = AgentSettings()
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:
