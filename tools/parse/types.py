@@ -17,7 +17,9 @@ class Word(BaseModel):
     y0: float
     x1: float
     y1: float
-    conf: float | None = Field(default=None, description="OCR confidence 0-100; None for text layer")
+    conf: float | None = Field(
+        default=None, description="OCR confidence 0-100; None for the text layer"
+    )
 
 
 class PageError(BaseModel):

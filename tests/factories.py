@@ -1,0 +1,247 @@
+"""Generators of test documents (PyMuPDF and Pillow), reusable by every test.
+
+Text is drawn with PyMuPDF's built-in Helvetica; a "scan" is that page rendered to a
+grayscale image at 300 dpi and embedded as the only content of a PDF page, so OCR
+tests know the exact text and where each word was drawn.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from typing import Any
+
+import pymupdf
+from PIL import Image
+
+_PYMUPDF_OPEN: Any = pymupdf.open
+_RECT: Any = pymupdf.Rect
+
+SCAN_DPI = 300
+# A small page (5 x 3 inches) keeps OCR at well under a second per page.
+SMALL_PAGE = (360.0, 216.0)
+MARGIN = 18.0
+FONT_SIZE = 9.0
+LINE_STEP = 15.0
+
+KNOWN_LINES: tuple[str, ...] = (
+    "BILL OF LADING number 4711 shipper Acme Trading GmbH Hamburg",
+    "consignee Rotterdam Logistics BV port of loading Hamburg",
+    "port of discharge Rotterdam vessel Nordic Star voyage 23",
+    "description of goods forty cartons of ceramic tiles",
+    "gross weight 1250 kilograms net weight 1100 kilograms",
+    "freight prepaid place of issue Hamburg date fifteen March",
+    "Rechnung Lieferung Zollanmeldung Verpackung Ursprung Europa",
+)
+KNOWN_TEXT = "\n".join(KNOWN_LINES)
+
+
+def known_words(lines: tuple[str, ...] = KNOWN_LINES) -> list[str]:
+    return [w for line in lines for w in line.split()]
+
+
+def _new_pdf() -> Any:
+    return _PYMUPDF_OPEN()
+
+
+def draw_text_page(
+    doc: Any, lines: tuple[str, ...] = KNOWN_LINES, size: tuple[float, float] = SMALL_PAGE
+) -> Any:
+    page = doc.new_page(width=size[0], height=size[1])
+    y = MARGIN + FONT_SIZE
+    for line in lines:
+        page.insert_text((MARGIN, y), line, fontsize=FONT_SIZE, fontname="helv")
+        y += LINE_STEP
+    return page
+
+
+def word_box(word: str, lines: tuple[str, ...] = KNOWN_LINES) -> tuple[float, float, float, float]:
+    """Where ``word`` (its first occurrence) is drawn on a text page, in points."""
+    doc = _new_pdf()
+    page = draw_text_page(doc, lines)
+    for w in page.get_text("words"):
+        if w[4] == word:
+            return (float(w[0]), float(w[1]), float(w[2]), float(w[3]))
+    raise KeyError(word)
+
+
+def text_pdf(pages: int = 1, lines: tuple[str, ...] = KNOWN_LINES) -> bytes:
+    doc = _new_pdf()
+    for _ in range(pages):
+        draw_text_page(doc, lines)
+    data: bytes = doc.tobytes()
+    return data
+
+
+def page_image(
+    lines: tuple[str, ...] = KNOWN_LINES, dpi: int = SCAN_DPI, rotate: int = 0
+) -> Image.Image:
+    """The text page as a grayscale scan; ``rotate`` turns it clockwise (a sideways scan)."""
+    doc = _new_pdf()
+    page = draw_text_page(doc, lines)
+    pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
+    image = Image.frombytes("L", (pix.width, pix.height), pix.samples)
+    return image.rotate(-rotate, expand=True) if rotate else image
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _add_scan_page(doc: Any, image: Image.Image, dpi: int = SCAN_DPI) -> Any:
+    width, height = image.width * 72 / dpi, image.height * 72 / dpi
+    page = doc.new_page(width=width, height=height)
+    page.insert_image(_RECT(0, 0, width, height), stream=_png(image))
+    return page
+
+
+def scanned_pdf(rotate: int = 0, lines: tuple[str, ...] = KNOWN_LINES, pages: int = 1) -> bytes:
+    """A PDF whose pages are images only (no text layer), as a scanner makes them."""
+    doc = _new_pdf()
+    for _ in range(pages):
+        _add_scan_page(doc, page_image(lines, rotate=rotate))
+    data: bytes = doc.tobytes()
+    return data
+
+
+def mixed_pdf() -> bytes:
+    """Page 1 has a text layer, page 2 is a scan."""
+    doc = _new_pdf()
+    draw_text_page(doc)
+    _add_scan_page(doc, page_image())
+    data: bytes = doc.tobytes()
+    return data
+
+
+def image_bytes(
+    fmt: str = "PNG", rotate: int = 0, exif_orientation: int | None = None, dpi: int = SCAN_DPI
+) -> bytes:
+    """The text page as an image file; ``exif_orientation`` stores the pixels turned and
+    tags them so a viewer (and the parser) turns them back (6: rotate 90 clockwise)."""
+    image = page_image(rotate=rotate, dpi=dpi)
+    buf = io.BytesIO()
+    if exif_orientation is not None:
+        stored = {
+            3: image.rotate(180, expand=True),
+            6: image.rotate(90, expand=True),
+            8: image.rotate(-90, expand=True),
+        }[exif_orientation]
+        exif = Image.Exif()
+        exif[0x0112] = exif_orientation
+        stored.save(buf, format=fmt, exif=exif, dpi=(dpi, dpi))
+    else:
+        image.save(buf, format=fmt, dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def tiff_multipage(pages: int = 2) -> bytes:
+    images = [page_image() for _ in range(pages)]
+    buf = io.BytesIO()
+    images[0].save(
+        buf, format="TIFF", save_all=True, append_images=images[1:], compression="tiff_lzw"
+    )
+    return buf.getvalue()
+
+
+# --- bad input --------------------------------------------------------------------------
+
+
+def truncated_pdf() -> bytes:
+    data = text_pdf(pages=3)
+    return data[: len(data) // 2]
+
+
+def corrupt_pdf() -> bytes:
+    return b"%PDF-1.7\n" + bytes(range(256)) * 8
+
+
+def encrypted_pdf() -> bytes:
+    doc = _new_pdf()
+    draw_text_page(doc)
+    data: bytes = doc.tobytes(
+        encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="secret", owner_pw="owner"
+    )
+    return data
+
+
+def corrupt_page_pdf(bad_page: int = 2, pages: int = 3) -> bytes:
+    """A good PDF except page ``bad_page`` (1-based), whose content stream is garbage that
+    claims to be Flate-compressed: MuPDF cannot decode that page and only that page."""
+    doc = _new_pdf()
+    for _ in range(pages):
+        draw_text_page(doc)
+    xref = doc[bad_page - 1].get_contents()[0]
+    doc.update_stream(xref, b"\x00\xff not deflate data ((( BT /F9 Tf", compress=False)
+    doc.xref_set_key(xref, "Filter", "/FlateDecode")
+    data: bytes = doc.tobytes()
+    return data
+
+
+def corrupt_scan_pdf(bad_page: int = 2, pages: int = 2) -> bytes:
+    """Scanned pages; page ``bad_page``'s image holds garbage that claims to be a JPEG.
+
+    Each page shows different text so that no two pages share one image object."""
+    doc = _new_pdf()
+    for number in range(1, pages + 1):
+        _add_scan_page(doc, page_image((f"Page {number} of {pages}", *KNOWN_LINES)))
+    xref = doc[bad_page - 1].get_images()[0][0]
+    doc.update_stream(xref, b"garbage, not a JPEG" * 20, compress=False)
+    doc.xref_set_key(xref, "Filter", "/DCTDecode")
+    data: bytes = doc.tobytes()
+    return data
+
+
+def many_pages_pdf(pages: int) -> bytes:
+    doc = _new_pdf()
+    for _ in range(pages):
+        doc.new_page(width=100, height=100)
+    data: bytes = doc.tobytes()
+    return data
+
+
+def docx_bytes() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        zf.writestr("word/document.xml", '<?xml version="1.0"?><w:document/>')
+    return buf.getvalue()
+
+
+def zip_bytes() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("invoice.txt", "not a document we read")
+    return buf.getvalue()
+
+
+def elf_bytes() -> bytes:
+    """The first bytes of a 64-bit little-endian x86-64 Linux executable."""
+    ident = b"\x7fELF\x02\x01\x01" + b"\x00" * 9
+    header = struct.pack("<HHIQQQIHHHHHH", 2, 0x3E, 1, 0x401000, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+    return ident + header + b"\x00" * 64
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def png_bomb_header(width: int = 50_000, height: int = 50_000) -> bytes:
+    """A valid PNG header claiming ``width`` x ``height`` pixels with almost no data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 1024)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def truncated_jpeg() -> bytes:
+    data = image_bytes("JPEG")
+    return data[: len(data) // 3]

@@ -1,0 +1,177 @@
+"""OCR of page images: orientation, boxes back on the page as displayed, a page pool.
+
+Pages are OCR'd once; only a page whose result looks bad (low mean confidence or almost
+no words) pays for orientation detection and a second pass on the turned image.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from types import TracebackType
+
+from PIL import Image
+
+from core.settings import OcrSettings
+from tools.parse import tesseract
+from tools.parse.tesseract import TsvWord
+from tools.parse.types import ParsedPage, Word
+
+# Fewer words than this also counts as "looks bad" (a sideways page often reads as noise).
+_MIN_WORDS = 5
+# PIL's transpose that turns an image clockwise by the key's degrees.
+_CLOCKWISE = {
+    90: Image.Transpose.ROTATE_270,
+    180: Image.Transpose.ROTATE_180,
+    270: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OcrResult:
+    """Words in pixels of the image as given (any turning already undone)."""
+
+    words: list[TsvWord]
+    rotation: int
+    width: int
+    height: int
+
+    @property
+    def confidence(self) -> float | None:
+        if not self.words:
+            return None
+        return sum(w.conf for w in self.words) / len(self.words)
+
+
+def _looks_bad(words: list[TsvWord], threshold: float) -> bool:
+    if len(words) < _MIN_WORDS:
+        return True
+    return sum(w.conf for w in words) / len(words) < threshold
+
+
+def _mean(words: list[TsvWord]) -> float:
+    return sum(w.conf for w in words) / len(words) if words else 0.0
+
+
+def unrotate_box(
+    box: tuple[float, float, float, float], rotation: int, width: int, height: int
+) -> tuple[float, float, float, float]:
+    """Map a box from an image turned ``rotation`` degrees clockwise back to the original.
+
+    ``width`` and ``height`` are those of the original image.
+    """
+    u0, v0, u1, v1 = box
+    if rotation == 90:
+        xs, ys = (v0, v1), (height - u0, height - u1)
+    elif rotation == 180:
+        xs, ys = (width - u0, width - u1), (height - v0, height - v1)
+    elif rotation == 270:
+        xs, ys = (width - v0, width - v1), (u0, u1)
+    else:
+        return box
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def read_page(settings: OcrSettings, image: Image.Image, dpi: int | None) -> OcrResult:
+    """OCR one page image, turning it first when it looks sideways or upside down."""
+    width, height = image.size
+    words = tesseract.recognise(settings, image, dpi)
+    rotation = 0
+    if _looks_bad(words, settings.orientation_check_below):
+        turn = tesseract.detect_rotation(settings, image)
+        if turn in _CLOCKWISE:
+            turned = tesseract.recognise(settings, image.transpose(_CLOCKWISE[turn]), dpi)
+            if _mean(turned) * len(turned) > _mean(words) * len(words):
+                rotation = turn
+                words = [_unrotate_word(w, turn, width, height) for w in turned]
+    return OcrResult(words=words, rotation=rotation, width=width, height=height)
+
+
+def _unrotate_word(word: TsvWord, rotation: int, width: int, height: int) -> TsvWord:
+    x0, y0, x1, y1 = unrotate_box((word.x0, word.y0, word.x1, word.y1), rotation, width, height)
+    return TsvWord(word.text, x0, y0, x1, y1, word.conf, word.line)
+
+
+def page_text(words: list[TsvWord]) -> str:
+    """Words in reading order: lines joined by newlines, a blank line between blocks."""
+    parts: list[str] = []
+    line: tuple[int, int, int] | None = None
+    for word in words:
+        if line is None:
+            parts.append(word.text)
+        elif word.line == line:
+            parts.append(" " + word.text)
+        else:
+            parts.append("\n\n" if word.line[0] != line[0] else "\n")
+            parts.append(word.text)
+        line = word.line
+    return "".join(parts)
+
+
+def to_page(
+    number: int,
+    result: OcrResult,
+    *,
+    page_width: float,
+    page_height: float,
+    unit: str,
+) -> ParsedPage:
+    """A ParsedPage whose boxes are scaled from image pixels to the page's own units."""
+    sx = page_width / result.width
+    sy = page_height / result.height
+    words = [
+        Word(text=w.text, x0=w.x0 * sx, y0=w.y0 * sy, x1=w.x1 * sx, y1=w.y1 * sy, conf=w.conf)
+        for w in result.words
+    ]
+    return ParsedPage.model_validate(
+        {
+            "number": number,
+            "method": "ocr",
+            "text": page_text(result.words),
+            "width": page_width,
+            "height": page_height,
+            "unit": unit,
+            "rotation": result.rotation,
+            "confidence": result.confidence,
+            "words": words,
+        }
+    )
+
+
+def worker_count(settings: OcrSettings) -> int:
+    return settings.workers if settings.workers > 0 else (os.cpu_count() or 1)
+
+
+class OcrPool:
+    """Runs page OCR in parallel, at most two pages per worker waiting in memory."""
+
+    def __init__(self, settings: OcrSettings) -> None:
+        self._settings = settings
+        workers = worker_count(settings)
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ocr")
+        self._limit = 2 * workers
+        self._pending: list[Future[OcrResult]] = []
+        self._checked = False
+
+    def submit(self, image: Image.Image, dpi: int | None) -> Future[OcrResult]:
+        if not self._checked:
+            tesseract.ensure_available(self._settings)
+            self._checked = True
+        self._pending = [f for f in self._pending if not f.done()]
+        if len(self._pending) >= self._limit:
+            wait(self._pending, return_when=FIRST_COMPLETED)
+        future = self._executor.submit(read_page, self._settings, image, dpi)
+        self._pending.append(future)
+        return future
+
+    def __enter__(self) -> OcrPool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)

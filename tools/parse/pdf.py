@@ -1,0 +1,171 @@
+"""PDF pages: the text layer where there is one, OCR of a rendering where there is not.
+
+MuPDF repairs what it can and reports the rest as warnings rather than exceptions, so a
+page whose content cannot be decoded is recognised by the warnings it leaves behind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pymupdf
+from PIL import Image
+
+from core.errors import CorruptDocument, EncryptedDocument, TooManyPages
+from core.settings import Limits, OcrSettings
+from tools.parse.ocr import OcrPool, OcrResult, to_page
+from tools.parse.pages import PendingPage, failed_page, resolve
+from tools.parse.types import ParsedDocument, ParsedPage
+
+# MuPDF warnings that mean a page's content (its stream or a scanned image) was lost.
+_CONTENT_ERRORS = ("library error", "is not a stream", "cannot load", "cannot decode", "read error")
+_MUPDF_ERRORS = (RuntimeError, ValueError, pymupdf.mupdf.FzErrorBase)
+# A complete PDF ends with %%EOF; a repaired file without one was cut off.
+_EOF_WINDOW = 2048
+
+# PyMuPDF's annotations are partial; its entry points are used through Any-typed handles.
+_TOOLS: Any = pymupdf.TOOLS
+_OPEN: Any = pymupdf.open
+_RECT: Any = pymupdf.Rect
+
+RawWord = tuple[float, float, float, float, str, int, int, int]
+
+
+def _quiet_mupdf() -> None:
+    _TOOLS.mupdf_display_errors(False)
+    _TOOLS.mupdf_display_warnings(False)
+
+
+def _content_error() -> str | None:
+    """The first content-losing warning MuPDF logged since the last call, if any."""
+    log: str = _TOOLS.mupdf_warnings(reset=True)
+    for line in log.splitlines():
+        if any(marker in line for marker in _CONTENT_ERRORS):
+            return line.strip()
+    return None
+
+
+def open_pdf(data: bytes, limits: Limits) -> Any:
+    """Open and vet a PDF: readable, complete, not password-protected, within the page limit."""
+    _quiet_mupdf()
+    _TOOLS.mupdf_warnings(reset=True)
+    try:
+        doc = _OPEN(stream=data, filetype="pdf")
+    except _MUPDF_ERRORS as exc:
+        raise CorruptDocument(f"the PDF cannot be read ({_one_line(exc)})") from exc
+    if doc.needs_pass:
+        doc.close()
+        raise EncryptedDocument("the PDF is password-protected; upload an unencrypted copy")
+    if doc.is_repaired and b"%%EOF" not in data[-_EOF_WINDOW:]:
+        doc.close()
+        raise CorruptDocument("the PDF is truncated (its end is missing); upload the whole file")
+    count = doc.page_count
+    if count == 0:
+        doc.close()
+        raise CorruptDocument("the PDF has no readable pages")
+    if count > limits.max_pages:
+        doc.close()
+        raise TooManyPages(f"the PDF has {count} pages; at most {limits.max_pages} are accepted")
+    _TOOLS.mupdf_warnings(reset=True)
+    return doc
+
+
+def parse_pdf(data: bytes, limits: Limits, ocr: OcrSettings) -> ParsedDocument:
+    doc = open_pdf(data, limits)
+    try:
+        with OcrPool(ocr) as pool:
+            pending = [_start_page(doc, index, limits, pool) for index in range(doc.page_count)]
+            pages = [resolve(i + 1, p) for i, p in enumerate(pending)]
+    finally:
+        doc.close()
+    return ParsedDocument(media_type="application/pdf", page_count=len(pages), pages=pages)
+
+
+def _start_page(doc: Any, index: int, limits: Limits, pool: OcrPool) -> PendingPage:
+    number = index + 1
+    try:
+        page = doc.load_page(index)
+        words: list[RawWord] = page.get_text("words")
+        error = _content_error()
+        if error is not None:
+            return failed_page(number, "corrupt_page", f"page {number} is damaged: {error}")
+        if _has_text(words, limits.min_text_chars):
+            return _text_page(page, number, words)
+        image, dpi = _render(page, limits)
+        error = _content_error()
+        if error is not None:
+            return failed_page(number, "corrupt_page", f"page {number} is damaged: {error}")
+        width, height = float(page.rect.width), float(page.rect.height)
+    except _MUPDF_ERRORS as exc:
+        return failed_page(number, "corrupt_page", f"page {number} is damaged: {_one_line(exc)}")
+
+    def build(result: OcrResult) -> ParsedPage:
+        return to_page(number, result, page_width=width, page_height=height, unit="pt")
+
+    return pool.submit(image, dpi), build
+
+
+def _has_text(words: Sequence[RawWord], min_chars: int) -> bool:
+    count = 0
+    for word in words:
+        count += sum(map(str.isalnum, word[4]))
+        if count >= min_chars:
+            return True
+    return False
+
+
+def _render(page: Any, limits: Limits) -> tuple[Image.Image, int]:
+    """A grayscale rendering at ``ocr_dpi``, lowered if the page would exceed the pixel limit."""
+    dpi = limits.ocr_dpi
+    pixels = (page.rect.width * dpi / 72) * (page.rect.height * dpi / 72)
+    if pixels > limits.max_image_pixels:
+        dpi = max(1, int(dpi * math.sqrt(limits.max_image_pixels / pixels)))
+    pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
+    return Image.frombytes("L", (pix.width, pix.height), pix.samples), dpi
+
+
+def _text_page(page: Any, number: int, words: list[RawWord]) -> ParsedPage:
+    if page.rotation:
+        # Text extraction reports unrotated coordinates; turn them as the page is shown.
+        matrix = page.rotation_matrix
+        boxes = [_RECT(w[:4]) * matrix for w in words]
+        word_dicts = [
+            {"text": w[4], "x0": b.x0, "y0": b.y0, "x1": b.x1, "y1": b.y1}
+            for w, b in zip(words, boxes, strict=True)
+        ]
+    else:
+        word_dicts = [{"text": w[4], "x0": w[0], "y0": w[1], "x1": w[2], "y1": w[3]} for w in words]
+    rect = page.rect
+    return ParsedPage.model_validate(
+        {
+            "number": number,
+            "method": "text",
+            "text": _layer_text(words),
+            "width": rect.width,
+            "height": rect.height,
+            "unit": "pt",
+            "words": word_dicts,
+        }
+    )
+
+
+def _layer_text(words: list[RawWord]) -> str:
+    parts: list[str] = []
+    block = line = -1
+    for w in words:
+        if not parts:
+            parts.append(w[4])
+        elif (w[5], w[6]) == (block, line):
+            parts.append(" " + w[4])
+        else:
+            parts.append("\n\n" if w[5] != block else "\n")
+            parts.append(w[4])
+        block, line = w[5], w[6]
+    return "".join(parts)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
