@@ -8,6 +8,10 @@ import typer
 
 from app.cli import db as db_cli
 from app.cli import documents as documents_cli
+from app.cli import keys as keys_cli
+from app.cli import kb as kb_cli
+from app.cli import model as model_cli
+from app.cli import service as service_cli
 from core.errors import InputError, ShipdocError
 
 app = typer.Typer(
@@ -18,7 +22,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(kb_cli.app, name="kb")
+app.add_typer(model_cli.app, name="model")
 documents_cli.register(app)
+app.add_typer(keys_cli.app, name="keys")
+service_cli.register(app)
 
 # Exit codes: 0 ok, 1 our failure (configuration, dependency), 2 bad input or usage.
 EXIT_FAILURE = 1
