@@ -12,8 +12,10 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
 
+# llama-cpp-python builds from source (~7 min on 2 cores, then pip's wheel cache serves it);
+# GGML_NATIVE=OFF makes a wheel that runs on any x86-64 CPU, not only the build machine's.
 install: $(BIN)/python system-deps
-	$(BIN)/pip install --quiet -e '.[dev]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet -e '.[dev,local-model]'
 
 # Debian packages: installed when missing and we are root, otherwise named exactly.
 system-deps:
