@@ -1,0 +1,142 @@
+"""``shipdoc kb``: build, check and search the knowledge base."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from core.settings import get_settings
+from kb import guard, index
+from kb.errors import BadQuery
+from kb.ingest import IngestReport, ingest
+from kb.search import get_kb
+
+app = typer.Typer(
+    help="Knowledge base: tariff codes (HS2022, EU CN 2026), country rules, procedures.",
+    no_args_is_help=True,
+)
+
+SOURCE_HELP = "hs2022, cn2026 or docs (default: all three)"
+
+
+def _print_report(report: IngestReport) -> None:
+    typer.echo(
+        f"{report.collection}: {report.total} chunks, {report.embedded} embedded, "
+        f"{report.removed} removed, {report.unchanged} unchanged in {report.seconds:.1f}s"
+        + (f" ({report.chunks_per_s:.1f} chunks/s)" if report.embedded else "")
+    )
+
+
+@app.command("ingest")
+def ingest_cmd(
+    source: str | None = typer.Option(None, "--source", help=SOURCE_HELP),
+    path: Path | None = typer.Argument(
+        None, help="for --source docs: a markdown file or folder (default: kb/sources)"
+    ),
+    recreate: bool = typer.Option(False, "--recreate", help="drop and rebuild the collection"),
+) -> None:
+    """Build or update collections. Incremental: only changed chunks are embedded."""
+    if source is not None and source not in index.CORPORA:
+        raise BadQuery(f"unknown source {source!r}; expected {SOURCE_HELP}")
+    if path is not None and source != "docs":
+        raise BadQuery("a PATH is only accepted with --source docs")
+    settings = get_settings()
+    for corpus in [source] if source else list(index.CORPORA):
+
+        def progress(done: int, total: int, corpus: str = corpus) -> None:
+            typer.echo(f"  {corpus}: {done}/{total} embedded", err=True)
+
+        _print_report(ingest(settings, corpus, path=path, recreate=recreate, progress=progress))
+
+
+@app.command()
+def search(
+    query: str = typer.Argument(..., help="goods description or question"),
+    top: int = typer.Option(10, "--top", help="number of results (1-100)"),
+    level: int | None = typer.Option(None, "--level", help="HS level: 2, 4 or 6 (CN: 8)"),
+    source: str = typer.Option("hs2022", "--source", help="hs2022, cn2026 or docs"),
+    language: str | None = typer.Option(None, "--language", help="payload language, e.g. de"),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid, dense or sparse"),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines: code, title, score, ..."),
+) -> None:
+    """Search one collection (hybrid dense + sparse with RRF fusion by default)."""
+    modes: dict[str, index.Mode] = {"hybrid": "hybrid", "dense": "dense", "sparse": "sparse"}
+    if mode not in modes:
+        raise BadQuery(f"unknown mode {mode!r}; expected hybrid, dense or sparse")
+    kb = get_kb(get_settings())
+    if source == "docs":
+        for doc in kb.search_docs(query, top=top, mode=modes[mode]):
+            if as_json:
+                typer.echo(doc.model_dump_json())
+            else:
+                typer.echo(f"{doc.score:7.4f}  {doc.file} > {doc.heading}")
+        return
+    hits = kb.search(
+        query, corpus=source, top=top, level=level, language=language, mode=modes[mode]
+    )
+    for hit in hits:
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "code": hit.code,
+                        "title": hit.title,
+                        "score": hit.score,
+                        "source": hit.source,
+                        "level": hit.level,
+                        "path": hit.path,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        else:
+            typer.echo(f"{hit.score:7.4f}  {hit.code:<8} L{hit.level}  {hit.title}")
+
+
+@app.command()
+def check() -> None:
+    """Verify every collection was built by the configured embedder (exit 1 if not)."""
+    settings = get_settings()
+    statuses = guard.check_embedder(settings)
+    for status in statuses:
+        if status.status == "ok":
+            typer.echo(
+                f"{status.collection}: ok, {status.points} points, "
+                f"{status.embedder_model} ({status.embedder_dim}-d), "
+                f"schema {status.schema_version}"
+            )
+        else:
+            typer.echo(f"{status.collection}: missing; run `shipdoc kb ingest`")
+    if any(s.status != "ok" for s in statuses):
+        raise typer.Exit(1)
+
+
+@app.command()
+def stats() -> None:
+    """Points per collection, level and language, and where the index lives."""
+    settings = get_settings()
+    client = index.open_client(settings)
+    where = settings.kb.qdrant_url or str(index.local_path(settings))
+    typer.echo(f"qdrant: {where}")
+    for corpus in index.CORPORA:
+        name = index.collection_name(settings.kb, corpus)
+        if not index.exists(client, name):
+            typer.echo(f"{name}: missing")
+            continue
+        record = index.recorded(client, name)
+        total = index.call(client.count, collection_name=name, exact=True).count
+        typer.echo(
+            f"{name}: {total} points, embedder {record.model_id} ({record.dim}-d), "
+            f"schema {record.schema_version}"
+        )
+        for level in (2, 4, 6, 8, 0):
+            n = index.call(
+                client.count,
+                collection_name=name,
+                count_filter=index.build_filter(level=level),
+                exact=True,
+            ).count
+            if n:
+                typer.echo(f"  level {level}: {n}")

@@ -1,0 +1,1 @@
+"""Knowledge base: embedders, chunking, the Qdrant index, hybrid search and ingestion."""

@@ -1,0 +1,153 @@
+"""Ingestion: chunk a corpus, embed only what changed (content hash), drop stale points."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel
+from qdrant_client import QdrantClient, models
+
+from core.settings import Settings
+from kb import index, sparse
+from kb.chunks import Chunk
+from kb.corpora import cn2026, docs, hs2022
+from kb.embedders import Embedder, make_embedder
+from kb.errors import BadQuery
+
+log = logging.getLogger(__name__)
+
+BATCH = 64
+_DATA_DIR = Path(__file__).parent / "data"
+_DOCS_DIR = Path(__file__).parent / "sources"
+
+Progress = Callable[[int, int], None]
+
+
+class IngestReport(BaseModel):
+    corpus: str
+    collection: str
+    total: int
+    embedded: int
+    removed: int
+    unchanged: int
+    seconds: float
+
+    @property
+    def chunks_per_s(self) -> float:
+        return self.embedded / self.seconds if self.seconds > 0 else 0.0
+
+
+def data_dir(settings: Settings) -> Path:
+    return settings.kb.data_dir or _DATA_DIR
+
+
+def docs_dir(settings: Settings) -> Path:
+    return settings.kb.docs_dir or _DOCS_DIR
+
+
+def load_chunks(settings: Settings, corpus: str, path: Path | None = None) -> list[Chunk]:
+    if corpus == "hs2022":
+        return hs2022.chunks(path or data_dir(settings))
+    if corpus == "cn2026":
+        return cn2026.chunks(path or data_dir(settings))
+    if corpus == "docs":
+        return docs.chunks(path or docs_dir(settings))
+    raise BadQuery(f"unknown source {corpus!r}; expected one of {', '.join(index.CORPORA)}")
+
+
+def ingest(
+    settings: Settings,
+    corpus: str,
+    *,
+    path: Path | None = None,
+    chunks: list[Chunk] | None = None,
+    embedder: Embedder | None = None,
+    recreate: bool = False,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Bring one collection up to date with its source; incremental unless ``recreate``."""
+    started = time.perf_counter()
+    items = chunks if chunks is not None else load_chunks(settings, corpus, path)
+    embedder = embedder or make_embedder(settings.kb)
+    record = index.EmbedderRecord(model_id=embedder.model_id, dim=embedder.dim)
+    client = index.open_client(settings)
+    name = index.collection_name(settings.kb, corpus)
+    if recreate and index.exists(client, name):
+        index.call(client.delete_collection, collection_name=name)
+    if not index.exists(client, name):
+        index.create(client, settings.kb, name, record)
+    index.verify(client, name, record)
+
+    stored = index.existing_hashes(client, name)
+    wanted = {c.point_id: c for c in items}
+    todo = [c for pid, c in wanted.items() if stored.get(pid) != c.content_hash]
+    stale = [pid for pid in stored if pid not in wanted]
+    _upsert(client, name, embedder, todo, progress)
+    if stale:
+        index.call(
+            client.delete,
+            collection_name=name,
+            points_selector=models.PointIdsList(points=list(stale)),
+        )
+    return IngestReport(
+        corpus=corpus,
+        collection=name,
+        total=len(wanted),
+        embedded=len(todo),
+        removed=len(stale),
+        unchanged=len(wanted) - len(todo),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _upsert(
+    client: QdrantClient,
+    name: str,
+    embedder: Embedder,
+    todo: list[Chunk],
+    progress: Progress | None,
+) -> None:
+    for start in range(0, len(todo), BATCH):
+        batch = todo[start : start + BATCH]
+        dense = embedder.embed_passages([c.text for c in batch])
+        points = [
+            models.PointStruct(
+                id=c.point_id,
+                vector={
+                    index.DENSE: dense[i].tolist(),
+                    index.LEXICAL: sparse.passage_vector(c.text),
+                },
+                payload={**c.payload, "text": c.text, "content_hash": c.content_hash},
+            )
+            for i, c in enumerate(batch)
+        ]
+        index.call(client.upsert, collection_name=name, points=points)
+        if progress is not None:
+            progress(min(start + BATCH, len(todo)), len(todo))
+
+
+def ensure_ingested(
+    settings: Settings, *, progress: Callable[[str, int, int], None] | None = None
+) -> list[IngestReport]:
+    """Build or update every collection (what `make demo` runs); seconds when up to date."""
+    reports = []
+    for corpus in index.CORPORA:
+
+        def step(done: int, total: int, corpus: str = corpus) -> None:
+            if progress is not None:
+                progress(corpus, done, total)
+
+        report = ingest(settings, corpus, progress=step)
+        log.info(
+            "kb %s: %d embedded, %d removed, %d unchanged in %.1fs",
+            corpus,
+            report.embedded,
+            report.removed,
+            report.unchanged,
+            report.seconds,
+        )
+        reports.append(report)
+    return reports

@@ -1,0 +1,160 @@
+"""Search over the collections: hybrid (dense + sparse, RRF), dense only or sparse only."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pydantic import BaseModel
+
+from core.settings import Settings
+from kb import index, sparse
+from kb.embedders import Embedder, make_embedder
+from kb.errors import BadQuery
+
+MAX_QUERY_CHARS = 2000
+MAX_TOP = 100
+LEVELS = {"hs2022": (2, 4, 6), "cn2026": (8,), "docs": (0,)}
+
+
+class Hit(BaseModel):
+    """A tariff entry found by a search."""
+
+    code: str
+    title: str
+    score: float
+    source: str
+    level: int
+    path: list[str]
+
+
+class DocHit(BaseModel):
+    """A chunk of a markdown source, for answers that cite what they used."""
+
+    chunk_id: str
+    file: str
+    heading: str
+    text: str
+    score: float
+
+
+class KnowledgeBase:
+    """One embedder and one Qdrant client; verifies each collection before first use."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._verified: set[str] = set()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings.kb)
+        return self._embedder
+
+    def collection(self, corpus: str) -> str:
+        if corpus not in index.CORPORA:
+            raise BadQuery(f"unknown source {corpus!r}; expected one of {', '.join(index.CORPORA)}")
+        name = index.collection_name(self.settings.kb, corpus)
+        if name not in self._verified:
+            record = index.EmbedderRecord(model_id=self.embedder.model_id, dim=self.embedder.dim)
+            index.verify(index.open_client(self.settings), name, record)
+            self._verified.add(name)
+        return name
+
+    def points(
+        self,
+        text: str,
+        *,
+        corpus: str = "hs2022",
+        top: int = 10,
+        level: int | None = None,
+        language: str | None = None,
+        mode: index.Mode = "hybrid",
+    ) -> list[Any]:
+        query = _validated(text, top)
+        if level is not None and level not in LEVELS[corpus if corpus in LEVELS else "hs2022"]:
+            raise BadQuery(
+                f"unknown level {level} for {corpus}; expected one of "
+                f"{', '.join(str(v) for v in LEVELS.get(corpus, ()))}"
+            )
+        name = self.collection(corpus)
+        dense = None if mode == "sparse" else self.embedder.embed_queries([query])[0]
+        lexical = None if mode == "dense" else sparse.query_vector(query)
+        if lexical is not None and sparse.is_empty(lexical):
+            if mode == "sparse":
+                return []
+            lexical = None
+        return index.query(
+            index.open_client(self.settings),
+            name,
+            dense=None if dense is None else dense.tolist(),
+            sparse=lexical,
+            mode=mode,
+            limit=top,
+            flt=index.build_filter(level=level, language=language),
+        )
+
+    def search(
+        self,
+        text: str,
+        *,
+        corpus: str = "hs2022",
+        top: int = 10,
+        level: int | None = None,
+        language: str | None = None,
+        mode: index.Mode = "hybrid",
+    ) -> list[Hit]:
+        found = self.points(text, corpus=corpus, top=top, level=level, language=language, mode=mode)
+        return [
+            Hit(
+                code=str(p.payload["code"]),
+                title=str(p.payload["title"]),
+                score=float(p.score),
+                source=str(p.payload["source"]),
+                level=int(p.payload["level"]),
+                path=list(p.payload.get("path", [])),
+            )
+            for p in found
+        ]
+
+    def search_docs(self, text: str, *, top: int = 5, mode: index.Mode = "hybrid") -> list[DocHit]:
+        found = self.points(text, corpus="docs", top=top, mode=mode)
+        return [
+            DocHit(
+                chunk_id=str(p.id),
+                file=str(p.payload["file"]),
+                heading=str(p.payload["heading"]),
+                text=str(p.payload["text"]),
+                score=float(p.score),
+            )
+            for p in found
+        ]
+
+
+def _validated(text: str, top: int) -> str:
+    query = " ".join(text.split())
+    if not query:
+        raise BadQuery("the query is empty")
+    if len(query) > MAX_QUERY_CHARS:
+        raise BadQuery(
+            f"the query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS} "
+            "(describe the goods, not the whole document)"
+        )
+    if not 1 <= top <= MAX_TOP:
+        raise BadQuery(f"top must be between 1 and {MAX_TOP}, not {top}")
+    return query
+
+
+_instances: dict[str, KnowledgeBase] = {}
+_lock = threading.Lock()
+
+
+def get_kb(settings: Settings) -> KnowledgeBase:
+    """The process-wide knowledge base for these settings."""
+    key = settings.model_dump_json()
+    with _lock:
+        kb = _instances.get(key)
+        if kb is None:
+            kb = _instances[key] = KnowledgeBase(settings)
+        return kb
