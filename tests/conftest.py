@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import sqlalchemy as sa
 
 from core import migrate
@@ -74,11 +76,14 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settin
 
 
 def _postgres_reachable(url: str) -> bool:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     try:
-        with sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://")).connect():
+        with engine.connect():
             return True
     except sa.exc.OperationalError:
         return False
+    finally:
+        engine.dispose()
 
 
 def _try_start_postgres() -> None:
@@ -141,3 +146,48 @@ def db_url(request: pytest.FixtureRequest) -> str:
     url: str = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
     migrate.upgrade(url)
     return url
+
+
+# --- redis ---------------------------------------------------------------------------------
+
+
+def _redis_reachable(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def _try_start_redis() -> None:
+    if os.geteuid() != 0 or not shutil.which("redis-server"):
+        return
+    os.makedirs("/var/lib/redis", exist_ok=True)
+    os.makedirs("/var/log/redis", exist_ok=True)
+    subprocess.run(
+        shlex.split(
+            "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' "
+            "--appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log"
+        ),
+        check=False,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis server the service tests use as broker (started here when we are root)."""
+    if not _redis_reachable(REDIS_URL):
+        _try_start_redis()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not _redis_reachable(REDIS_URL):
+            time.sleep(0.2)
+    if not _redis_reachable(REDIS_URL):
+        pytest.fail(
+            f"Redis is not reachable at {REDIS_URL}; start it (apt-get install redis-server) or "
+            "set SHIPDOC_TEST_REDIS_URL (these tests never skip)",
+            pytrace=False,
+        )
+    return REDIS_URL
