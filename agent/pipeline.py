@@ -1,0 +1,304 @@
+"""Extraction of one stored document: classify, run the agent per page group, write back.
+
+``extract_document`` is what the CLI, the demo and the queue's worker call. It is
+idempotent: a document that already has its records is not run again unless
+``force=True``. Transient model failures (``ModelUnavailable``, ``ModelTimeout`` after the
+router's retries) propagate so that the worker can retry; every other ending is stored as
+an outcome on the document, its records and its runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, select
+
+from agent.candidates import tariff_candidates
+from agent.classify import PageGroup, classify
+from agent.loop import RunResult, run_extraction
+from agent.models import build_model
+from agent.models.base import ChatModel, ModelError, ModelOutputInvalid, Usage
+from agent.prompting import prompt_version, render_candidates
+from agent.tools import TariffOption, TariffSource, ToolContext
+from core.db import session_scope
+from core.errors import NotFound
+from core.migrate import ensure_current
+from core.models import AgentRun, Document, DocumentStatus, Page, Record
+from core.settings import Settings, get_settings
+from tools.intake import parse_document
+from tools.provenance import PageText
+from tools.tariff import hs_code_exists, lookup_tariff
+from tools.validate import Issue
+from tools.writeback import (
+    RunTotals,
+    ToolCallLog,
+    WriteTarget,
+    finish_run,
+    record_tool_calls,
+    start_run,
+)
+from tools.writeback import write_failed as store_failed
+
+FINAL = {DocumentStatus.EXTRACTED, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED}
+
+
+class KbTariff:
+    """The knowledge base's tariff (tools/tariff) as the agent's ``TariffSource``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def exists(self, code: str) -> bool:
+        # TARIC 10-digit codes extend the 8-digit EU CN code the knowledge base holds.
+        digits = code[:8] if len(code) == 10 else code
+        return hs_code_exists(digits, settings=self.settings)
+
+    def lookup(self, description: str, origin: str | None, top_k: int) -> list[TariffOption]:
+        found = lookup_tariff(description[:200], None, top_k, settings=self.settings)
+        return [TariffOption(code=c.code, title=c.title, score=c.score) for c in found]
+
+
+class RecordOut(BaseModel):
+    record_id: int
+    doc_type: str
+    pages: list[int]
+    status: str
+    record: dict[str, Any]
+    issues: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class RunUsage(BaseModel):
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    cost: float | None = None
+
+
+class ExtractionOutcome(BaseModel):
+    document_id: int
+    filename: str
+    status: str
+    records: list[RecordOut] = Field(default_factory=list)
+    usage: RunUsage = Field(default_factory=RunUsage)
+    # True when the document already had its records and nothing was run.
+    skipped: bool = False
+    reason: str | None = None
+
+
+def _load(settings: Settings, document_id: int) -> tuple[Document, list[PageText]]:
+    with session_scope(settings.database_url) as session:
+        doc = session.get(Document, document_id)
+        if doc is None:
+            raise NotFound(f"no document with id {document_id}")
+        rows = session.scalars(
+            select(Page).where(Page.document_id == document_id).order_by(Page.number)
+        ).all()
+        pages = [
+            PageText(
+                number=p.number,
+                text=p.text,
+                method=p.method,
+                confidence=p.ocr_confidence,
+                words=p.words,
+            )
+            for p in rows
+            if p.text.strip()
+        ]
+        session.expunge(doc)
+    return doc, pages
+
+
+def stored_outcome(settings: Settings, document_id: int, *, skipped: bool) -> ExtractionOutcome:
+    """The document's current status and records as stored, with the usage of its runs."""
+    with session_scope(settings.database_url) as session:
+        doc = session.get(Document, document_id)
+        if doc is None:
+            raise NotFound(f"no document with id {document_id}")
+        records = session.scalars(
+            select(Record).where(Record.document_id == document_id).order_by(Record.page_first)
+        ).all()
+        runs = session.scalars(select(AgentRun).where(AgentRun.document_id == document_id)).all()
+        latest: dict[int, AgentRun] = {}
+        for run in runs:
+            if run.outcome != "running":
+                latest[run.page_first] = run
+        costs = [r.cost for r in latest.values() if r.cost is not None]
+        usage = RunUsage(
+            requests=sum(r.requests for r in latest.values()),
+            prompt_tokens=sum(r.prompt_tokens for r in latest.values()),
+            completion_tokens=sum(r.completion_tokens for r in latest.values()),
+            latency_s=round(sum(r.latency_s for r in latest.values()), 3),
+            cost=sum(costs) if costs else None,
+        )
+        return ExtractionOutcome(
+            document_id=doc.id,
+            filename=doc.filename,
+            status=doc.status,
+            records=[
+                RecordOut(
+                    record_id=r.id,
+                    doc_type=r.doc_type,
+                    pages=list(range(r.page_first, r.page_last + 1)),
+                    status=r.status,
+                    record=r.data,
+                    issues=r.issues,
+                )
+                for r in records
+            ],
+            usage=usage,
+            skipped=skipped,
+            reason=doc.error_message,
+        )
+
+
+def _set_status(settings: Settings, document_id: int, status: DocumentStatus) -> None:
+    with session_scope(settings.database_url) as session:
+        doc = session.get(Document, document_id)
+        if doc is not None:
+            doc.status = status
+
+
+def _document_status(results: list[RunResult]) -> DocumentStatus:
+    outcomes = {r.outcome for r in results}
+    if outcomes == {"extracted"}:
+        return DocumentStatus.EXTRACTED
+    if outcomes == {"failed"}:
+        return DocumentStatus.FAILED
+    return DocumentStatus.NEEDS_REVIEW
+
+
+def _classify(pages: list[PageText], model: ChatModel) -> list[PageGroup]:
+    try:
+        return classify(pages, model)
+    except ModelOutputInvalid:
+        return classify(pages, None)
+
+
+def _run_group(
+    settings: Settings,
+    document_id: int,
+    group: PageGroup,
+    model: ChatModel,
+    tariff: TariffSource | None,
+) -> RunResult:
+    with session_scope(settings.database_url) as session:
+        run = start_run(
+            session,
+            document_id=document_id,
+            page_first=group.first,
+            page_last=group.last,
+            doc_type=group.doc_type,
+            model=model.name,
+            prompt_version=prompt_version(),
+        )
+        run_id = run.id
+    target = WriteTarget(
+        document_id=document_id,
+        page_first=group.first,
+        page_last=group.last,
+        doc_type=group.doc_type,
+        run_id=run_id,
+    )
+    ctx = ToolContext(
+        target=target,
+        pages=group.pages,
+        database_url=settings.database_url,
+        tariff=tariff,
+        candidates=render_candidates(tariff_candidates(group.pages, tariff)),
+    )
+    try:
+        result = run_extraction(model, ctx, settings.agent)
+    except ModelError as exc:
+        _finish(settings, run_id, RunTotals(outcome="failed", error=str(exc)), [])
+        raise
+    totals = RunTotals(
+        requests=result.requests + len(group.responses),
+        prompt_tokens=result.usage.prompt_tokens + _sum(group, "prompt_tokens"),
+        completion_tokens=result.usage.completion_tokens + _sum(group, "completion_tokens"),
+        latency_s=result.latency_s + sum(r.latency_s for r in group.responses),
+        outcome=result.outcome,
+        reason=result.reason,
+        cost=result.cost,
+        error=result.reason if result.outcome == "failed" else None,
+    )
+    _finish(settings, run_id, totals, result.tool_calls)
+    return result
+
+
+def _sum(group: PageGroup, key: str) -> int:
+    total = Usage()
+    for response in group.responses:
+        total = total + response.usage
+    return int(getattr(total, key))
+
+
+def _finish(
+    settings: Settings, run_id: int, totals: RunTotals, tool_calls: list[ToolCallLog]
+) -> None:
+    with session_scope(settings.database_url) as session:
+        run = session.get(AgentRun, run_id)
+        if run is not None:
+            finish_run(session, run, totals)
+            record_tool_calls(session, run_id, tool_calls)
+
+
+def _no_text(settings: Settings, doc: Document) -> ExtractionOutcome:
+    issue = Issue(code="no_text", field="", message="no page of the document has readable text")
+    target = WriteTarget(
+        document_id=doc.id,
+        page_first=1,
+        page_last=max(doc.page_count or 1, 1),
+        doc_type="commercial_invoice",
+    )
+    with session_scope(settings.database_url) as session:
+        store_failed(session, target, [issue])
+    _set_status(settings, doc.id, DocumentStatus.FAILED)
+    return stored_outcome(settings, doc.id, skipped=False)
+
+
+def extract_document(
+    document_id: int,
+    *,
+    settings: Settings | None = None,
+    model: ChatModel | None = None,
+    tariff: TariffSource | None = None,
+    force: bool = False,
+) -> ExtractionOutcome:
+    """Run the extraction of a stored document and store its records and runs."""
+    settings = settings or get_settings()
+    ensure_current(settings.database_url)
+    doc, pages = _load(settings, document_id)
+    if doc.status == DocumentStatus.RECEIVED:
+        parse_document(document_id, settings=settings)
+        doc, pages = _load(settings, document_id)
+    if doc.status == DocumentStatus.REJECTED:
+        return stored_outcome(settings, document_id, skipped=True)
+    if doc.status in FINAL and not force and _has_records(settings, document_id):
+        return stored_outcome(settings, document_id, skipped=True)
+    if not pages:
+        return _no_text(settings, doc)
+    model = model or build_model(settings)
+    tariff = tariff or KbTariff(settings)
+    groups = _classify(pages, model)
+    results = [_run_group(settings, document_id, g, model, tariff) for g in groups]
+    _drop_stale_records(settings, document_id, {g.first for g in groups})
+    _set_status(settings, document_id, _document_status(results))
+    return stored_outcome(settings, document_id, skipped=False)
+
+
+def _has_records(settings: Settings, document_id: int) -> bool:
+    with session_scope(settings.database_url) as session:
+        found = session.scalars(select(Record.id).where(Record.document_id == document_id))
+        return found.first() is not None
+
+
+def _drop_stale_records(settings: Settings, document_id: int, firsts: set[int]) -> None:
+    """Records of an earlier grouping that this run no longer produced."""
+    with session_scope(settings.database_url) as session:
+        session.execute(
+            delete(Record).where(
+                Record.document_id == document_id, Record.page_first.not_in(firsts)
+            )
+        )

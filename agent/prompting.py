@@ -1,0 +1,110 @@
+"""Prompt rendering: templates from ``prompts/``, the output shape, the untrusted document.
+
+The order is fixed so that a server's prefix cache serves the stable part: system prompt
+(template + the doc type's output shape) first, the document text after it. The prompt
+version recorded on each run is the hash of every template file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from pydantic import BaseModel
+
+from core.errors import ConfigurationError
+from core.records import DocType, values_model_for
+from tools.provenance import PageText
+from tools.validate import Issue
+
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+
+_DELIMITERS = re.compile(r"<\s*/?\s*(document|page)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=16)
+def template(name: str) -> str:
+    path = PROMPTS_DIR / f"{name}.txt"
+    if not path.is_file():
+        raise ConfigurationError(f"prompt template {path} is missing")
+    return path.read_text(encoding="utf-8").strip()
+
+
+@lru_cache(maxsize=1)
+def prompt_version() -> str:
+    """Content hash of all templates: two runs with equal versions saw equal prompts."""
+    digest = hashlib.sha256()
+    for path in sorted(PROMPTS_DIR.glob("*.txt")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _shape(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+    if "$ref" in schema:
+        return _shape(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    options = [s for s in schema.get("anyOf", []) if s.get("type") != "null"]
+    if options:
+        inner = _shape(options[0], defs)
+        return schema.get("description", inner) if isinstance(inner, str) else inner
+    kind = schema.get("type")
+    if kind == "object":
+        return {k: _shape(v, defs) for k, v in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [_shape(schema.get("items", {}), defs)]
+    simple = {"integer": "integer", "number": "number", "boolean": "true/false"}
+    return schema.get("description", simple.get(str(kind), "text"))
+
+
+def output_shape(doc_type: DocType) -> str:
+    """A compact JSON skeleton of the values model (far fewer tokens than its JSON schema)."""
+    schema = values_model_for(doc_type).model_json_schema()
+    return json.dumps(_shape(schema, schema.get("$defs", {})), separators=(",", ":"))
+
+
+def system_prompt(doc_type: DocType) -> str:
+    return f"{template('extract_system')}\n{output_shape(doc_type)}"
+
+
+def _defuse(text: str) -> str:
+    """Document text cannot open or close our delimiters."""
+    return _DELIMITERS.sub(lambda m: m.group(0).replace("<", "‹"), text)
+
+
+def render_document(pages: list[PageText]) -> str:
+    parts = [template("untrusted_note"), "<document>"]
+    for page in pages:
+        parts.append(f'<page number="{page.number}">\n{_defuse(page.text.strip())}\n</page>')
+    parts.append("</document>")
+    return "\n".join(parts)
+
+
+def render_candidates(candidates: dict[str, list[tuple[str, str]]]) -> str:
+    """Precomputed tariff candidates per goods description, for the model to choose from."""
+    if not candidates:
+        return ""
+    lines = ["Tariff candidates from the knowledge base (code: heading):"]
+    for description, options in candidates.items():
+        listed = "; ".join(f"{code}: {title[:60]}" for code, title in options)
+        lines.append(f"- {_defuse(description[:80])} -> {listed}")
+    return "\n".join(lines)
+
+
+def render_issues(issues: list[Issue]) -> str:
+    return Template(template("repair")).safe_substitute(
+        issues="\n".join(f"- {i.field}: {i.message}" for i in issues)
+    )
+
+
+def classify_prompt() -> str:
+    return template("classify")
+
+
+def record_json(values: BaseModel | dict[str, Any]) -> str:
+    data = values.model_dump(exclude_none=True) if isinstance(values, BaseModel) else values
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,216 @@
+"""The agent's tools: a registry of typed functions and the context they act in.
+
+Every tool acts on the context's document and page group only; no argument names a
+document, a record id or a status. A mistake the model can fix (unknown tool, bad
+arguments, a page outside the document) goes back to it as an error result on its call id;
+failures of our own infrastructure raise.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agent.models.base import ToolCall, ToolSpec
+from core.db import session_scope
+from core.errors import ShipdocError
+from core.records import values_model_for
+from tools.provenance import PageText
+from tools.validate import Issue, ValidateArgs, normalize, validate
+from tools.writeback import ToolCallLog, WriteBackArgs, WriteBackResult, WriteTarget, write_back
+
+
+class TariffOption(BaseModel):
+    code: str
+    title: str
+    score: float = 0.0
+
+
+class TariffSource(Protocol):
+    """The knowledge base's tariff, as the tools need it."""
+
+    def lookup(self, description: str, origin: str | None, top_k: int) -> list[TariffOption]: ...
+
+    def exists(self, code: str) -> bool: ...
+
+
+class ToolFailure(Exception):
+    """A mistake the model can fix; the message goes back to it on the call id."""
+
+
+@dataclass
+class ToolContext:
+    target: WriteTarget
+    pages: list[PageText]
+    database_url: str
+    tariff: TariffSource | None = None
+    written: WriteBackResult | None = None
+    # The last complete record the model produced (validate_record / write_back arguments).
+    last_record: dict[str, Any] | None = None
+    extra_issues: list[Issue] = field(default_factory=list)
+    # Precomputed tariff candidates (agent/candidates), rendered for the prompt.
+    candidates: str = ""
+
+    def hs_exists(self) -> Callable[[str], bool] | None:
+        return self.tariff.exists if self.tariff is not None else None
+
+
+class LookupTariffArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: str = Field(description="goods description as printed")
+    origin: str | None = Field(default=None, description="ISO country of origin, if known")
+
+
+class GetPageArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    page: int = Field(description="1-based page number of this document")
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    args_model: type[BaseModel]
+    handler: Callable[[ToolContext, Any], Any]
+
+    def spec(self) -> ToolSpec:
+        schema = self.args_model.model_json_schema()
+        schema.pop("title", None)
+        return ToolSpec(name=self.name, description=self.description, parameters=schema)
+
+
+def _lookup_tariff(ctx: ToolContext, args: LookupTariffArgs) -> Any:
+    if ctx.tariff is None:
+        raise ToolFailure("the tariff knowledge base is not available in this run")
+    try:
+        options = ctx.tariff.lookup(args.description, args.origin, 5)
+    except ShipdocError as exc:
+        raise ToolFailure(f"tariff lookup is unavailable: {exc}") from exc
+    return [o.model_dump() for o in options]
+
+
+def _checked_record(ctx: ToolContext, record: dict[str, Any]) -> dict[str, Any]:
+    try:
+        values_model_for(ctx.target.doc_type).model_validate(record)
+    except ValidationError as exc:
+        raise ToolFailure(f"record does not match the output schema: {_errors(exc)}") from exc
+    ctx.last_record = record
+    return record
+
+
+def _validate_record(ctx: ToolContext, args: ValidateArgs) -> Any:
+    record = _checked_record(ctx, args.record)
+    values = normalize(ctx.target.doc_type, record)
+    issues = validate(ctx.target.doc_type, values, hs_exists=ctx.hs_exists()).issues
+    return {"ok": not issues, "issues": [i.model_dump() for i in issues]}
+
+
+def _get_page(ctx: ToolContext, args: GetPageArgs) -> Any:
+    for page in ctx.pages:
+        if page.number == args.page:
+            return {"page": page.number, "text": page.text}
+    numbers = ", ".join(str(p.number) for p in ctx.pages)
+    raise ToolFailure(f"page {args.page} is not part of this document (pages: {numbers})")
+
+
+def _write_back(ctx: ToolContext, args: WriteBackArgs) -> Any:
+    record = _checked_record(ctx, args.record)
+    with session_scope(ctx.database_url) as session:
+        result = write_back(
+            session,
+            ctx.target,
+            WriteBackArgs(record=record),
+            ctx.pages,
+            hs_exists=ctx.hs_exists(),
+            extra_issues=ctx.extra_issues,
+        )
+    ctx.written = result
+    return {"saved": True, "status": result.status.value, "issues": len(result.issues)}
+
+
+TOOLS: dict[str, Tool] = {
+    t.name: t
+    for t in (
+        Tool(
+            "lookup_tariff",
+            "Tariff (HS) code candidates for a goods description.",
+            LookupTariffArgs,
+            _lookup_tariff,
+        ),
+        Tool(
+            "validate_record",
+            "Check a record; returns the problems found.",
+            ValidateArgs,
+            _validate_record,
+        ),
+        Tool("get_page", "The text of one page of this document.", GetPageArgs, _get_page),
+        Tool(
+            "write_back",
+            "Save the final record of this document. The review status follows from validation.",
+            WriteBackArgs,
+            _write_back,
+        ),
+    )
+}
+
+
+def tool_specs() -> list[ToolSpec]:
+    return [tool.spec() for tool in TOOLS.values()]
+
+
+def _errors(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False)[:8]:
+        where = ".".join(str(p) for p in err["loc"]) or "(arguments)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def _coerce(tool: Tool, raw: dict[str, Any]) -> dict[str, Any]:
+    """Small models sometimes pass the record as a JSON string instead of an object."""
+    if "record" not in tool.args_model.model_fields:
+        return raw
+    record = raw.get("record")
+    if isinstance(record, str):
+        try:
+            raw = {**raw, "record": json.loads(record)}
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def execute(ctx: ToolContext, call: ToolCall) -> tuple[str, ToolCallLog]:
+    """Run one call; returns the text for the tool message and the log entry."""
+    started = time.monotonic()
+    arguments: dict[str, Any] = {}
+    error: str | None = None
+    try:
+        tool = TOOLS.get(call.name)
+        if tool is None:
+            raise ToolFailure(f"unknown tool {call.name!r}; the tools are: {', '.join(TOOLS)}")
+        try:
+            arguments = call.arguments()
+        except ValueError as exc:
+            raise ToolFailure(f"arguments are not a JSON object: {exc}") from exc
+        try:
+            args = tool.args_model.model_validate(_coerce(tool, arguments))
+        except ValidationError as exc:
+            raise ToolFailure(f"bad arguments for {tool.name}: {_errors(exc)}") from exc
+        content = json.dumps(tool.handler(ctx, args), ensure_ascii=False, default=str)
+    except ToolFailure as exc:
+        error = str(exc)
+        content = json.dumps({"error": error})
+    log = ToolCallLog(
+        call_id=call.id,
+        name=call.name,
+        arguments=arguments,
+        result_summary=content[:500],
+        latency_s=round(time.monotonic() - started, 4),
+        error=error,
+    )
+    return content, log

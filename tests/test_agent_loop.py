@@ -1,0 +1,283 @@
+"""The extraction run with a scripted model: bounds, repairs, tool errors, outcomes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from agent.loop import run_extraction
+from agent.models.base import ChatRequest, ChatResponse, ModelUnavailable
+from agent.models.scripted import ScriptedModel
+from agent.pipeline import extract_document
+from agent.tools import ToolContext
+from core import migrate
+from core.settings import AgentSettings, Settings
+from tests.agent_support import (
+    INVOICE_PAGE,
+    TARIFF,
+    calls,
+    document_status,
+    invoice,
+    records,
+    reply,
+    runs,
+    store_document,
+    tool_call_rows,
+)
+from tools.provenance import PageText
+from tools.writeback import WriteTarget
+
+
+@pytest.fixture
+def db(settings: Settings, sqlite_url: str) -> Iterator[Settings]:
+    migrate.upgrade(sqlite_url)
+    yield settings.model_copy(update={"database_url": sqlite_url})
+
+
+def _limits(db: Settings, **kw: object) -> Settings:
+    return db.model_copy(update={"agent": AgentSettings(**kw)})  # type: ignore[arg-type]
+
+
+def test_clean_document_takes_one_request_and_is_extracted(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel([reply(invoice())])
+    outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
+
+    assert outcome.status == "extracted"
+    assert len(model.requests) == 1
+    [rec] = records(db.database_url, doc_id)
+    assert (rec.doc_type, rec.status, rec.data["invoice_number"]) == (
+        "commercial_invoice",
+        "extracted",
+        "INV-2026-0042",
+    )
+    assert rec.provenance["invoice_number"]["page"] == 1
+    assert rec.confidence["total"] == pytest.approx(0.95)
+    [run] = runs(db.database_url, doc_id)
+    assert (run.outcome, run.requests) == ("extracted", 1)
+    assert run.prompt_tokens > 0 and run.completion_tokens > 0
+    assert [c.name for c in tool_call_rows(db.database_url, run.id)] == ["write_back"]
+    # the document text is in the prompt, delimited and marked as data
+    user = model.requests[0].messages[1].content
+    assert "<document>" in user and "never instructions" in user and "Steel bolts" in user
+
+
+def test_validation_issue_is_repaired_with_tools_on_their_call_ids(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    wrong = invoice(total=3000.0, currency="Euro")
+    model = ScriptedModel(
+        [
+            reply(wrong),
+            calls(("get_page", {"page": 1}), ("validate_record", {"record": invoice()})),
+            calls(("write_back", {"record": invoice()})),
+        ]
+    )
+    outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
+
+    assert outcome.status == "extracted"
+    repair_prompt = model.requests[1].messages[-1].content
+    assert "total" in repair_prompt and "ISO 4217" in repair_prompt
+    third = model.requests[2].messages
+    ids = [c.id for c in third[-3].tool_calls]
+    assert [m.tool_call_id for m in third[-2:]] == ids
+    assert json.loads(third[-1].content)["ok"] is True
+    [run] = runs(db.database_url, doc_id)
+    assert run.requests == 3
+    names = [c.name for c in tool_call_rows(db.database_url, run.id)]
+    assert names == ["get_page", "validate_record", "write_back"]
+
+
+def test_unknown_tool_and_bad_arguments_go_back_to_the_model(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel(
+        [
+            reply(invoice(total=1.0)),
+            calls(("approve_record", {}), ("get_page", {"page": "first"}), ("get_page", "{oops")),
+            calls(("get_page", {"page": 7})),
+            calls(("write_back", {"record": invoice()})),
+        ]
+    )
+    settings = _limits(db, max_tool_errors=4)
+    outcome = extract_document(doc_id, settings=settings, model=model, tariff=TARIFF)
+
+    assert outcome.status == "extracted"
+    replies = [json.loads(m.content)["error"] for m in model.requests[2].messages[-3:]]
+    assert "unknown tool 'approve_record'" in replies[0] and "write_back" in replies[0]
+    assert "bad arguments for get_page" in replies[1]
+    assert "not a JSON object" in replies[2]
+    assert (
+        "page 7 is not part of this document"
+        in json.loads(model.requests[3].messages[-1].content)["error"]
+    )
+    rows = tool_call_rows(db.database_url, runs(db.database_url, doc_id)[0].id)
+    assert sum(r.error is not None for r in rows) == 4
+
+
+def test_malformed_json_gets_one_repair_request(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel(['{"invoice_number": "INV-2026-0042", "total": ', reply(invoice())])
+    outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
+    assert outcome.status == "extracted"
+    assert "did not match the schema" in model.requests[1].messages[-1].content
+
+
+def test_output_that_never_validates_fails_with_the_reason(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel(["not json", "still not json"])
+    outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
+    assert outcome.status == "failed"
+    [rec] = records(db.database_url, doc_id)
+    assert rec.status == "failed" and rec.issues[0]["code"] == "extraction_failed"
+    [run] = runs(db.database_url, doc_id)
+    assert (run.outcome, run.requests) == ("failed", 2)
+    assert "did not validate" in (run.error or "")
+
+
+def test_request_bound_ends_in_needs_review_with_the_best_record(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    looping = [calls(("get_page", {"page": 1})) for _ in range(10)]
+    model = ScriptedModel([reply(invoice(total=999.0)), *looping])
+    outcome = extract_document(doc_id, settings=_limits(db, max_requests=4), model=model)
+
+    assert outcome.status == "needs_review"
+    assert len(model.requests) == 4
+    [rec] = records(db.database_url, doc_id)
+    assert rec.status == "needs_review"
+    assert rec.data["total"] == 999.0
+    codes = {i["code"] for i in rec.issues}
+    assert {"bound", "lines_total"} <= codes
+    [run] = runs(db.database_url, doc_id)
+    assert run.outcome == "needs_review" and "request limit of 4" in (run.reason or "")
+
+
+def test_token_bound(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel([reply(invoice(total=5.0)), calls(("get_page", {"page": 1}))] * 3)
+    outcome = extract_document(doc_id, settings=_limits(db, max_tokens=900), model=model)
+    assert outcome.status == "needs_review"
+    assert "token limit of 900" in (runs(db.database_url, doc_id)[0].reason or "")
+
+
+def test_wall_time_bound(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    ticks = iter(range(0, 10_000, 100))
+    ctx = ToolContext(
+        target=WriteTarget(
+            document_id=doc_id, page_first=1, page_last=1, doc_type="commercial_invoice"
+        ),
+        pages=[PageText(number=1, text=INVOICE_PAGE)],
+        database_url=db.database_url,
+    )
+    model = ScriptedModel([reply(invoice(total=5.0)), *[calls(("get_page", {"page": 1}))] * 9])
+    result = run_extraction(
+        model, ctx, AgentSettings(max_seconds=250), clock=lambda: float(next(ticks))
+    )
+    assert result.outcome == "needs_review"
+    assert "wall time limit of 250 s" in (result.reason or "")
+    assert 1 <= result.requests < 5
+
+
+def test_too_many_bad_tool_calls_stop_the_run(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel([reply(invoice(total=5.0)), *[calls(("nope", {}))] * 6])
+    outcome = extract_document(doc_id, settings=_limits(db, max_tool_errors=2), model=model)
+    assert outcome.status == "needs_review"
+    assert "more than 2 bad tool calls" in (runs(db.database_url, doc_id)[0].reason or "")
+    assert len(model.requests) == 4
+
+
+def test_transient_model_failure_propagates_and_a_retry_completes(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    with pytest.raises(ModelUnavailable):
+        extract_document(
+            doc_id, settings=db, model=ScriptedModel([ModelUnavailable("connection refused")])
+        )
+    assert document_status(db.database_url, doc_id) == "parsed"
+    assert runs(db.database_url, doc_id)[0].outcome == "failed"
+
+    outcome = extract_document(doc_id, settings=db, model=ScriptedModel([reply(invoice())]))
+    assert outcome.status == "extracted"
+
+
+def test_a_completed_document_is_not_run_again_unless_forced(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    extract_document(doc_id, settings=db, model=ScriptedModel([reply(invoice())]))
+    again = extract_document(doc_id, settings=db, model=ScriptedModel([]))
+    assert again.skipped and again.status == "extracted"
+    assert again.records[0].record["invoice_number"] == "INV-2026-0042"
+    forced = ScriptedModel([reply(invoice(invoice_number="INV-2"))])
+    outcome = extract_document(doc_id, settings=db, model=forced, force=True)
+    assert outcome.records[0].record["invoice_number"] == "INV-2"
+    assert len(records(db.database_url, doc_id)) == 1
+
+
+def test_one_file_with_two_documents_gives_two_records(db: Settings) -> None:
+    bl_page = (
+        "BILL OF LADING\nB/L No: MEDU1234567\nShipper: Acme\nConsignee: Bolt\n"
+        "Port of loading: Hamburg\nPort of discharge: Rotterdam\nContainer CSQU3054383"
+    )
+    doc_id = store_document(db.database_url, [bl_page, INVOICE_PAGE])
+    bl = {
+        "bl_number": "MEDU1234567",
+        "shipper": {"name": "Acme"},
+        "consignee": {"name": "Bolt"},
+        "port_of_loading": {"name": "Hamburg"},
+        "port_of_discharge": {"name": "Rotterdam"},
+        "containers": [{"number": "CSQU3054383"}],
+    }
+    model = ScriptedModel([reply(bl), reply(invoice())])
+    outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
+    assert [(r.doc_type, r.pages, r.status) for r in outcome.records] == [
+        ("bill_of_lading", [1], "extracted"),
+        ("commercial_invoice", [2], "extracted"),
+    ]
+    assert "Steel bolts" not in model.requests[0].messages[1].content
+
+
+def test_long_document_is_windowed_and_a_row_cut_by_the_page_break_survives(
+    db: Settings,
+) -> None:
+    page1 = INVOICE_PAGE.replace("Hex nuts M10         731816    10    1.00         10.00", "")
+    page2 = "Hex nuts M10 731816 10 1.00 10.00\n" + "terms and conditions " * 60
+    doc_id = store_document(db.database_url, [page1, page2])
+    first = invoice()
+    first["line_items"][1] = {"description": "Hex nuts M10", "hs_code": "731816"}
+    second = {"line_items": [{"quantity": 10, "unit_price": 1.0, "amount": 10.0}]}
+    model = ScriptedModel([reply(first), reply(second)])
+    outcome = extract_document(doc_id, settings=_limits(db, window_tokens=450), model=model)
+
+    assert len(model.requests) == 2
+    [rec] = outcome.records
+    assert rec.status == "extracted"
+    assert len(rec.record["line_items"]) == 2
+    assert rec.record["line_items"][1]["amount"] == 10.0
+
+
+def test_truncated_output_is_split_instead_of_lost(db: Settings) -> None:
+    page2 = "Hex nuts M10 731816 10 1.00 10.00"
+    doc_id = store_document(db.database_url, [INVOICE_PAGE, page2])
+    cut = ChatResponse(content='{"line_items": [', model="m", backend="b", finish_reason="length")
+    first = invoice()
+    first["line_items"] = first["line_items"][:1]
+    second = {"line_items": [invoice()["line_items"][1]]}
+    model = ScriptedModel([cut, reply(first), reply(second)])
+    outcome = extract_document(doc_id, settings=db, model=model)
+    assert len(model.requests) == 3
+    assert [len(r.messages[1].content) > 0 for r in model.requests] == [True] * 3
+    assert len(outcome.records[0].record["line_items"]) == 2
+
+
+def test_unknown_printed_tariff_code_gets_candidates_in_the_first_prompt(db: Settings) -> None:
+    page = INVOICE_PAGE.replace("731816", "731899")
+    doc_id = store_document(db.database_url, [page])
+
+    def answer(request: ChatRequest) -> ChatResponse:
+        assert "Tariff candidates" in request.messages[1].content
+        assert "731816" in request.messages[1].content
+        return reply(invoice())
+
+    outcome = extract_document(doc_id, settings=db, model=ScriptedModel([answer]), tariff=TARIFF)
+    assert outcome.status == "extracted"
+    assert any("nuts" in d.lower() for d in TARIFF.lookups)
