@@ -8,6 +8,7 @@ import typer
 
 from app.cli import db as db_cli
 from app.cli import documents as documents_cli
+from app.cli import extract as extract_cli
 from app.cli import keys as keys_cli
 from app.cli import kb as kb_cli
 from app.cli import model as model_cli
@@ -25,6 +26,7 @@ app.add_typer(db_cli.app, name="db")
 app.add_typer(kb_cli.app, name="kb")
 app.add_typer(model_cli.app, name="model")
 documents_cli.register(app)
+extract_cli.register(app)
 app.add_typer(keys_cli.app, name="keys")
 service_cli.register(app)
 
