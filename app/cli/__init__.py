@@ -9,6 +9,7 @@ import typer
 from app.cli import db as db_cli
 from app.cli import documents as documents_cli
 from app.cli import extract as extract_cli
+from app.cli import eval as eval_cli
 from app.cli import keys as keys_cli
 from app.cli import kb as kb_cli
 from app.cli import model as model_cli
@@ -23,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db_cli.app, name="db")
+app.add_typer(eval_cli.app, name="eval")
 app.add_typer(kb_cli.app, name="kb")
 app.add_typer(model_cli.app, name="model")
 documents_cli.register(app)

@@ -1,0 +1,156 @@
+"""``shipdoc eval``: the synthetic corpus, extraction scoring and tariff-lookup evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from evals.corpus import generate_corpus
+from evals.retrieval import (
+    DEFAULT_GOLDEN,
+    LEVELS,
+    evaluate_retrieval,
+    get_lookup,
+    load_golden,
+    lookup_names,
+)
+from evals.scoring.report import ExtractionReport, score_folders
+
+app = typer.Typer(
+    help="Evaluation: golden corpus, extraction scores, tariff-lookup recall.",
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def corpus(
+    out: Path = typer.Option(..., "--out", help="folder to write documents and ground truth to"),
+    n: int = typer.Option(40, "--n", min=1, help="number of files"),
+    seed: int = typer.Option(1, "--seed", help="same seed, same files"),
+) -> None:
+    """Write N synthetic shipment documents (PDF and scans) with ground-truth JSON."""
+    summary = generate_corpus(out, n, seed)
+    (out / "_summary.json").write_text(summary.model_dump_json(indent=1) + "\n", "utf-8")
+    typer.echo(
+        f"{summary.files} files, {summary.documents} documents, {summary.pages} pages, "
+        f"{summary.scanned_files} scanned, {summary.multi_document_files} multi-document, "
+        f"{summary.line_items} line items -> {out}"
+    )
+    for name in ("by_doc_type", "by_layout", "by_lang", "by_media_type"):
+        counts = getattr(summary, name)
+        typer.echo(f"  {name[3:]}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}"
+
+
+def _print_extraction(report: ExtractionReport, console: Console, fields: bool) -> None:
+    table = Table(title=f"Extraction: {report.files} files, {report.documents} documents")
+    for col in (
+        "scope",
+        "exact",
+        "equiv",
+        "wrong",
+        "missing",
+        "extra",
+        "prec %",
+        "rec %",
+        "F1 %",
+        "acc %",
+        "macro acc %",
+    ):
+        table.add_column(col, justify="left" if col == "scope" else "right")
+    rows = [*report.by_doc_type.items(), ("overall", report.overall)]
+    for scope, group in rows:
+        c = group.micro.counts
+        table.add_row(
+            scope,
+            str(c.exact),
+            str(c.equivalent),
+            str(c.wrong),
+            str(c.missing),
+            str(c.extra),
+            _pct(group.micro.precision),
+            _pct(group.micro.recall),
+            _pct(group.micro.f1),
+            _pct(group.micro.accuracy),
+            _pct(group.macro_accuracy),
+        )
+    console.print(table)
+    split = report.splitting
+    console.print(
+        f"macro accuracy over doc types {_pct(report.macro_accuracy_over_doc_types)} %; "
+        f"splitting: page groups {_pct(split.page_group_accuracy)} %, "
+        f"doc type {_pct(split.doc_type_accuracy)} % "
+        f"({split.counts.files_without_prediction} files without prediction)"
+    )
+    if fields:
+        for doc_type, by_field in report.by_field.items():
+            ft = Table(title=doc_type)
+            for col in ("field", "exact", "equiv", "wrong", "missing", "extra", "acc %"):
+                ft.add_column(col, justify="left" if col == "field" else "right")
+            for key, s in by_field.items():
+                c = s.counts
+                ft.add_row(
+                    key,
+                    str(c.exact),
+                    str(c.equivalent),
+                    str(c.wrong),
+                    str(c.missing),
+                    str(c.extra),
+                    _pct(s.accuracy),
+                )
+            console.print(ft)
+
+
+@app.command()
+def extract(
+    golden: Path = typer.Option(..., "--golden", help="folder of ground-truth JSON"),
+    predictions: Path = typer.Option(..., "--predictions", help="folder of predicted JSON"),
+    report: Path = typer.Option(
+        Path("eval-extract.json"), "--report", help="where to write the JSON report"
+    ),
+    fields: bool = typer.Option(False, "--fields", help="also print the per-field tables"),
+) -> None:
+    """Score predictions (one JSON per file, named like its ground truth) field by field."""
+    result = score_folders(golden, predictions)
+    report.write_text(result.model_dump_json(indent=1) + "\n", "utf-8")
+    _print_extraction(result, Console(width=140), fields)
+    typer.echo(f"report -> {report}")
+
+
+@app.command()
+def retrieval(
+    golden: Path = typer.Option(DEFAULT_GOLDEN, "--golden", help="JSONL of text -> hs6 cases"),
+    lookup: list[str] = typer.Option(
+        ["keyword"], "--lookup", help="registered lookup name; repeat to compare"
+    ),
+    report: Path | None = typer.Option(None, "--report", help="write the JSON report here"),
+) -> None:
+    """Recall@1/5/10 and MRR of tariff lookups at 6-, 4- and 2-digit level."""
+    cases = load_golden(golden)
+    console = Console(width=140)
+    table = Table(title=f"Retrieval: {len(cases)} cases ({', '.join(lookup_names())} known)")
+    table.add_column("lookup")
+    table.add_column("level", justify="right")
+    for col in ("R@1", "R@5", "R@10", "MRR"):
+        table.add_column(col, justify="right")
+    reports = []
+    for name in lookup:
+        result = evaluate_retrieval(cases, get_lookup(name), name=name)
+        reports.append(result)
+        for level in LEVELS:
+            s = result.levels[level]
+            table.add_row(
+                name, f"HS{level}", *(f"{s.recall[k]:.3f}" for k in result.ks), f"{s.mrr:.3f}"
+            )
+    console.print(table)
+    if report is not None:
+        report.write_text(
+            "[" + ",\n".join(r.model_dump_json(indent=1) for r in reports) + "]\n", "utf-8"
+        )
+        typer.echo(f"report -> {report}")

@@ -1,0 +1,1 @@
+"""Evaluation: golden corpus generator, extraction scorer, retrieval harness."""

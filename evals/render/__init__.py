@@ -1,0 +1,1 @@
+"""Rendering generated documents: labels, number formats, HTML layouts, PDF and scans."""

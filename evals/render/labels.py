@@ -1,0 +1,85 @@
+"""Printed labels in English, Dutch, German and French."""
+
+# ruff: noqa: E501  (data tables read best one entry per line)
+from __future__ import annotations
+
+# fmt: off
+_L: dict[str, tuple[str, str, str, str]] = {
+    # key: (en, nl, de, fr)
+    "commercial_invoice": ("COMMERCIAL INVOICE", "HANDELSFACTUUR", "HANDELSRECHNUNG", "FACTURE COMMERCIALE"),
+    "packing_list": ("PACKING LIST", "PAKLIJST", "PACKLISTE", "LISTE DE COLISAGE"),
+    "bill_of_lading": ("BILL OF LADING", "CONNOSSEMENT", "KONNOSSEMENT", "CONNAISSEMENT"),
+    "customs_declaration": ("CUSTOMS DECLARATION", "DOUANEAANGIFTE", "ZOLLANMELDUNG", "DÉCLARATION EN DOUANE"),
+    "invoice_no": ("Invoice No.", "Factuurnummer", "Rechnungsnummer", "N° de facture"),
+    "date": ("Date", "Datum", "Datum", "Date"),
+    "seller": ("Seller", "Verkoper", "Verkäufer", "Vendeur"),
+    "buyer": ("Buyer", "Koper", "Käufer", "Acheteur"),
+    "currency": ("Currency", "Valuta", "Währung", "Devise"),
+    "incoterms": ("Terms of delivery (Incoterms 2020)", "Leveringsvoorwaarden (Incoterms 2020)", "Lieferbedingungen (Incoterms 2020)", "Conditions de livraison (Incoterms 2020)"),
+    "payment_terms": ("Payment terms", "Betalingsvoorwaarden", "Zahlungsbedingungen", "Conditions de paiement"),
+    "pos": ("Item", "Pos.", "Pos.", "Pos."),
+    "description": ("Description of goods", "Omschrijving goederen", "Warenbezeichnung", "Désignation des marchandises"),
+    "hs_code": ("HS code", "GN-code", "Zolltarifnr.", "Code SH"),
+    "origin": ("Origin", "Oorsprong", "Ursprung", "Origine"),
+    "quantity": ("Qty", "Aantal", "Menge", "Qté"),
+    "unit": ("Unit", "Eenheid", "Einheit", "Unité"),
+    "unit_price": ("Unit price", "Prijs per eenheid", "Einzelpreis", "Prix unitaire"),
+    "amount": ("Amount", "Bedrag", "Betrag", "Montant"),
+    "subtotal": ("Subtotal", "Subtotaal", "Zwischensumme", "Sous-total"),
+    "freight": ("Freight", "Vracht", "Fracht", "Fret"),
+    "insurance": ("Insurance", "Verzekering", "Versicherung", "Assurance"),
+    "tax": ("VAT", "BTW", "MwSt.", "TVA"),
+    "total": ("Total", "Totaal", "Gesamtbetrag", "Total"),
+    "pl_no": ("Packing list No.", "Paklijstnummer", "Packlisten-Nr.", "N° de liste de colisage"),
+    "invoice_ref": ("Invoice reference", "Factuurreferentie", "Rechnungsbezug", "Réf. facture"),
+    "shipper": ("Shipper", "Afzender", "Versender", "Expéditeur"),
+    "consignee": ("Consignee", "Geadresseerde", "Empfänger", "Destinataire"),
+    "packages": ("Packages", "Colli", "Packstücke", "Colis"),
+    "package_type": ("Type", "Soort", "Art", "Type"),
+    "net_kg": ("Net weight kg", "Netto gewicht kg", "Nettogewicht kg", "Poids net kg"),
+    "gross_kg": ("Gross weight kg", "Bruto gewicht kg", "Bruttogewicht kg", "Poids brut kg"),
+    "dims": ("Dimensions cm (LxWxH)", "Afmetingen cm (LxBxH)", "Abmessungen cm (LxBxH)", "Dimensions cm (LxlxH)"),
+    "totals": ("Totals", "Totalen", "Summen", "Totaux"),
+    "total_packages": ("Total packages", "Totaal colli", "Packstücke gesamt", "Total colis"),
+    "volume": ("Volume m³", "Volume m³", "Volumen m³", "Volume m³"),
+    "bl_no": ("B/L No.", "B/L-nummer", "B/L-Nr.", "N° de B/L"),
+    "carrier": ("Carrier", "Vervoerder", "Verfrachter", "Transporteur"),
+    "scac": ("SCAC", "SCAC", "SCAC", "SCAC"),
+    "notify": ("Notify party", "Notify-adres", "Meldeadresse", "Notifier"),
+    "vessel": ("Ocean vessel", "Zeeschip", "Seeschiff", "Navire"),
+    "voyage": ("Voyage No.", "Reisnummer", "Reise-Nr.", "N° de voyage"),
+    "receipt": ("Place of receipt", "Plaats van ontvangst", "Übernahmeort", "Lieu de prise en charge"),
+    "pol": ("Port of loading", "Laadhaven", "Ladehafen", "Port de chargement"),
+    "pod": ("Port of discharge", "Loshaven", "Löschhafen", "Port de déchargement"),
+    "delivery": ("Place of delivery", "Plaats van aflevering", "Ablieferungsort", "Lieu de livraison"),
+    "container": ("Container No.", "Containernummer", "Container-Nr.", "N° de conteneur"),
+    "seal": ("Seal No.", "Zegelnummer", "Plomben-Nr.", "N° de scellé"),
+    "size_type": ("Size/type", "Grootte/type", "Größe/Typ", "Taille/type"),
+    "marks": ("Marks & Nos.", "Merken & nummers", "Markierungen", "Marques et numéros"),
+    "freight_terms": ("Freight", "Vracht", "Fracht", "Fret"),
+    "issue": ("Place and date of issue", "Plaats en datum van afgifte", "Ort und Datum der Ausstellung", "Lieu et date d'émission"),
+    "originals": ("Number of original B/Ls", "Aantal originelen", "Anzahl Originale", "Nombre d'originaux"),
+    "lrn": ("Declaration No. (LRN)", "Aangiftenummer (LRN)", "Anmeldungs-Nr. (LRN)", "N° de déclaration (LRN)"),
+    "mrn": ("MRN", "MRN", "MRN", "MRN"),
+    "exporter": ("Exporter", "Exporteur", "Ausführer", "Exportateur"),
+    "importer": ("Importer", "Importeur", "Einführer", "Importateur"),
+    "declarant": ("Declarant", "Aangever", "Anmelder", "Déclarant"),
+    "dispatch": ("Country of dispatch", "Land van verzending", "Versendungsland", "Pays d'expédition"),
+    "origin_country": ("Country of origin", "Land van oorsprong", "Ursprungsland", "Pays d'origine"),
+    "destination": ("Country of destination", "Land van bestemming", "Bestimmungsland", "Pays de destination"),
+    "procedure": ("Procedure", "Regeling", "Verfahren", "Régime"),
+    "commodity": ("Commodity code", "Goederencode", "Warennummer", "Code marchandise"),
+    "net_mass": ("Net mass kg", "Nettomassa kg", "Eigenmasse kg", "Masse nette kg"),
+    "customs_value": ("Customs value", "Douanewaarde", "Zollwert", "Valeur en douane"),
+    "duty": ("Duty", "Invoerrecht", "Zoll", "Droits"),
+    "vat": ("Import VAT", "BTW bij invoer", "EUSt", "TVA import"),
+    "page": ("Page", "Pagina", "Seite", "Page"),
+    "signature": ("Authorised signature", "Handtekening", "Unterschrift", "Signature autorisée"),
+}
+# fmt: on
+
+_INDEX = {"en": 0, "nl": 1, "de": 2, "fr": 3}
+
+
+def label(key: str, lang: str) -> str:
+    return _L[key][_INDEX[lang]]

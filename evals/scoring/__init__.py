@@ -1,0 +1,1 @@
+"""Scorers: extraction fields and splitting against ground truth, retrieval against HS6."""
