@@ -1,0 +1,87 @@
+"""Request dependencies: the service state, the caller's key and role, rate limits."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from app.api.errors import ApiError
+from app.api.ratelimit import RateLimiter
+from core.auth import AuthError, Permission, Principal, authenticate
+from core.settings import Settings
+from workers.dispatch import Dispatcher
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    dispatcher: Dispatcher
+    limiter: RateLimiter
+
+
+def get_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.service
+    return state
+
+
+State = Annotated[ServiceState, Depends(get_state)]
+
+
+def _token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("x-api-key", "").strip()
+
+
+async def get_principal(request: Request, state: State) -> Principal:
+    token = _token(request)
+    if not token:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "an API key is required (Authorization: Bearer <key>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return await run_in_threadpool(authenticate, state.settings.database_url, token)
+    except AuthError as exc:
+        raise ApiError(401, exc.code, exc.message, headers={"WWW-Authenticate": "Bearer"}) from exc
+
+
+def require(permission: Permission) -> Callable[..., Principal]:
+    """A dependency that lets through only keys whose role has ``permission``."""
+
+    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not principal.can(permission):
+            raise ApiError(
+                403,
+                "forbidden",
+                f"the {principal.role.value} role may not {permission.value}",
+            )
+        return principal
+
+    return check
+
+
+def rate_limit(state: ServiceState, kind: str, principal: Principal, limit: int) -> None:
+    wait = state.limiter.hit(kind, principal.key_id, limit)
+    if wait is not None:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"more than {limit} {kind} requests a minute for this key; retry in {wait:.0f}s",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+
+
+Reader = Annotated[Principal, Depends(require(Permission.READ))]
+Uploader = Annotated[Principal, Depends(require(Permission.UPLOAD))]
+Reviewer = Annotated[Principal, Depends(require(Permission.REVIEW))]
+Chatter = Annotated[Principal, Depends(require(Permission.CHAT))]
+Admin = Annotated[Principal, Depends(require(Permission.ADMIN))]

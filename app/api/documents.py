@@ -1,0 +1,247 @@
+"""Documents: upload (queued for processing), status, list (e.g. failed ones), the file."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import Reader, State, Uploader, rate_limit
+from app.api.errors import ApiError, from_shipdoc
+from core.blobs import BlobStore
+from core.db import session_scope
+from core.errors import EmptyFile, FileTooLarge, InputError
+from core.models import Document, Job, Page, Record
+from core.settings import Settings
+from tools.intake import ingest
+from tools.parse import detect_media_type
+from workers import jobs
+from workers.processing import DOCUMENT_KIND
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+
+class UploadItem(BaseModel):
+    document_id: int
+    filename: str
+    sha256: str
+    status: str
+    duplicate: bool
+
+
+class UploadResponse(BaseModel):
+    documents: list[UploadItem]
+
+
+class PageOut(BaseModel):
+    number: int
+    method: str
+    chars: int
+    ocr_confidence: float | None
+    error_code: str | None
+    error_message: str | None
+
+
+class JobOut(BaseModel):
+    state: str
+    attempts: int
+    error_code: str | None
+    error_message: str | None
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class DocumentOut(BaseModel):
+    id: int
+    filename: str
+    sha256: str
+    media_type: str | None
+    size_bytes: int
+    page_count: int | None
+    status: str
+    error_code: str | None
+    error_message: str | None
+    page_errors: list[Any]
+    created_at: datetime
+    updated_at: datetime
+    record_ids: list[int] = []
+    pages: list[PageOut] = []
+    job: JobOut | None = None
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentOut]
+    total: int
+    limit: int
+    offset: int
+
+
+async def _read_checked(upload: UploadFile, settings: Settings) -> tuple[str, bytes]:
+    """The file's bytes after the cheap checks (size, emptiness, type); typed errors."""
+    name = upload.filename or "upload"
+    limit = settings.limits.max_file_bytes
+    if upload.size is not None and upload.size > limit:
+        raise FileTooLarge(f"{name}: {upload.size} bytes is over the limit of {limit} bytes")
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(f"{name}: over the limit of {limit} bytes")
+    if not data:
+        raise EmptyFile(f"{name}: the file is empty")
+    try:
+        detect_media_type(data)
+    except InputError as exc:
+        exc.message = f"{name}: {exc.message}"
+        raise
+    return name, data
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=UploadResponse,
+    responses={413: {}, 415: {}, 422: {}, 429: {}, 503: {}},
+)
+async def upload(
+    state: State,
+    principal: Uploader,
+    files: Annotated[list[UploadFile], File(description="one or more documents")],
+) -> JSONResponse:
+    """Store the files and queue each new one; a file already stored returns its id."""
+    settings = state.settings
+    rate_limit(state, "upload", principal, settings.service.upload_rate_per_minute)
+    if len(files) > settings.service.max_files_per_upload:
+        raise ApiError(
+            413,
+            "too_many_files",
+            f"{len(files)} files; at most {settings.service.max_files_per_upload} per request",
+        )
+    checked: list[tuple[str, bytes]] = []
+    for upload_file in files:
+        try:
+            checked.append(await _read_checked(upload_file, settings))
+        except InputError as exc:
+            raise from_shipdoc(exc) from exc
+    items = [await run_in_threadpool(_store_and_queue, state, n, d) for n, d in checked]
+    status = 202 if any(not i.duplicate for i in items) else 200
+    return JSONResponse(UploadResponse(documents=items).model_dump(mode="json"), status)
+
+
+def _store_and_queue(state: State, name: str, data: bytes) -> UploadItem:
+    settings = state.settings
+    result = ingest(data, name, settings=settings, parse=False)
+    url = settings.database_url
+    key = jobs.document_key(result.document_id)
+    job = jobs.ensure_job(url, key, DOCUMENT_KIND, result.document_id)
+    if job.state == "pending":
+        try:
+            state.dispatcher.submit_document(result.document_id)
+        except Exception as exc:
+            raise ApiError(
+                503,
+                "queue_unavailable",
+                f"document {result.document_id} is stored but could not be queued ({exc}); "
+                "upload it again to queue it",
+            ) from exc
+        jobs.mark_queued(url, key)
+    return UploadItem(
+        document_id=result.document_id,
+        filename=result.filename,
+        sha256=result.sha256,
+        status=result.status,
+        duplicate=not result.created,
+    )
+
+
+@router.get("", response_model=DocumentList)
+def list_documents(
+    state: State,
+    _principal: Reader,
+    status: Annotated[str | None, Query(description="e.g. failed, needs_review")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DocumentList:
+    """Documents, newest first; ``status=failed`` lists the ones that gave up, with errors."""
+    with session_scope(state.settings.database_url) as session:
+        stmt = select(Document)
+        if status:
+            stmt = stmt.where(Document.status == status)
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.scalars(stmt.order_by(Document.id.desc()).limit(limit).offset(offset))
+        items = [_document_out(session, d, detail=False) for d in rows]
+    return DocumentList(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/{document_id}", response_model=DocumentOut)
+def get_document(document_id: int, state: State, _principal: Reader) -> DocumentOut:
+    """Status, outcome, errors, pages and the processing job of one document."""
+    with session_scope(state.settings.database_url) as session:
+        doc = session.get(Document, document_id)
+        if doc is None:
+            raise ApiError(404, "not_found", f"no document with id {document_id}")
+        return _document_out(session, doc, detail=True)
+
+
+@router.get("/{document_id}/file", response_class=Response)
+def get_file(document_id: int, state: State, _principal: Reader) -> Response:
+    """The uploaded bytes as they were received."""
+    settings = state.settings
+    with session_scope(settings.database_url) as session:
+        doc = session.get(Document, document_id)
+        if doc is None:
+            raise ApiError(404, "not_found", f"no document with id {document_id}")
+        sha, name, media = doc.sha256, doc.filename, doc.media_type
+    store = BlobStore(settings.blobs)
+    if not store.exists(sha):
+        raise ApiError(404, "not_found", f"the bytes of document {document_id} were not kept")
+    safe = name.replace('"', "").replace("\r", "").replace("\n", "")
+    return Response(
+        store.get(sha),
+        media_type=media or "application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
+
+
+def _document_out(session: Any, doc: Document, *, detail: bool) -> DocumentOut:
+    job = session.scalars(select(Job).where(Job.key == jobs.document_key(doc.id))).first()
+    out = DocumentOut(
+        id=doc.id,
+        filename=doc.filename,
+        sha256=doc.sha256,
+        media_type=doc.media_type,
+        size_bytes=doc.size_bytes,
+        page_count=doc.page_count,
+        status=doc.status,
+        error_code=doc.error_code,
+        error_message=doc.error_message,
+        page_errors=list(doc.page_errors or []),
+        created_at=doc.created_at,
+        updated_at=doc.updated_at,
+        job=JobOut.model_validate(job, from_attributes=True) if job else None,
+    )
+    if detail:
+        out.record_ids = list(
+            session.scalars(
+                select(Record.id).where(Record.document_id == doc.id).order_by(Record.page_first)
+            )
+        )
+        pages = session.scalars(
+            select(Page).where(Page.document_id == doc.id).order_by(Page.number)
+        )
+        out.pages = [
+            PageOut(
+                number=p.number,
+                method=p.method,
+                chars=len(p.text or ""),
+                ocr_confidence=p.ocr_confidence,
+                error_code=p.error_code,
+                error_message=p.error_message,
+            )
+            for p in pages
+        ]
+    return out

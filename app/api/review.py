@@ -1,0 +1,83 @@
+"""Review: approve a record or correct fields (who and when kept), and the review queue."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import exists, select
+
+from app.api.corrections import current_value, parse_path
+from app.api.deps import Reader, Reviewer, State
+from app.api.errors import ApiError, from_shipdoc
+from app.api.records import RecordList, RecordOut, record_out, summaries
+from core.db import session_scope
+from core.errors import InputError
+from core.models import Record, RecordReview, RecordStatus
+
+router = APIRouter(tags=["review"])
+
+
+class ReviewIn(BaseModel):
+    action: Literal["approve", "correct"]
+    fields: dict[str, Any] = Field(
+        default_factory=dict,
+        description="corrections by field path, e.g. {'shipper.name': 'ACME BV'}",
+    )
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/v1/records/{record_id}/review", response_model=RecordOut)
+def review_record(record_id: int, body: ReviewIn, state: State, principal: Reviewer) -> RecordOut:
+    """Approve the record as extracted, or correct fields; the original stays beside them."""
+    if body.action == "correct" and not body.fields:
+        raise ApiError(422, "bad_correction", "a correction needs at least one field")
+    if body.action == "approve" and body.fields:
+        raise ApiError(422, "bad_correction", "approve takes no fields; use action=correct")
+    try:
+        for path in body.fields:
+            parse_path(path)
+    except InputError as exc:
+        raise from_shipdoc(exc) from exc
+    with session_scope(state.settings.database_url) as session:
+        record = session.get(Record, record_id, with_for_update=True)
+        if record is None:
+            raise ApiError(404, "not_found", f"no record with id {record_id}")
+        previous: dict[str, Any] = {}
+        for earlier in session.scalars(
+            select(RecordReview).where(RecordReview.record_id == record_id)
+        ):
+            previous.update(earlier.corrected)
+        original = {
+            p: previous[p] if p in previous else current_value(record.data, p) for p in body.fields
+        }
+        session.add(
+            RecordReview(
+                record_id=record_id,
+                action=body.action,
+                original=original,
+                corrected=dict(body.fields),
+                comment=body.comment,
+                reviewer=f"{principal.name} (key {principal.key_id})",
+            )
+        )
+        session.flush()
+        return record_out(session, record_id)
+
+
+@router.get("/v1/review-queue", response_model=RecordList)
+def review_queue(
+    state: State,
+    _principal: Reader,
+    doc_type: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RecordList:
+    """Records that need review and have none yet, oldest first."""
+    reviewed = exists().where(RecordReview.record_id == Record.id)
+    stmt = select(Record).where(Record.status == RecordStatus.NEEDS_REVIEW, ~reviewed)
+    if doc_type:
+        stmt = stmt.where(Record.doc_type == doc_type)
+    with session_scope(state.settings.database_url) as session:
+        return summaries(session, stmt.order_by(Record.id), limit, offset)

@@ -1,0 +1,160 @@
+"""The service on PostgreSQL and Redis with real Celery worker processes and a simulated
+OpenAI-compatible model server: uploads end to end, duplicates, a worker killed with
+SIGKILL mid-task, and a failing model endpoint."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.api import create_app
+from core import migrate
+from core.auth import create_key
+from core.db import session_scope
+from core.models import AgentRun, Job, Record, Role
+from core.settings import Settings
+from tests.service_harness import WorkerProcess, auth, wait_for
+from tests.sim_model_server import SimServer, invoice_pdf
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
+
+FINAL = ("extracted", "needs_review", "failed", "rejected")
+
+
+@pytest.fixture
+def sim() -> Iterator[SimServer]:
+    with SimServer(latency=0.05) as server:
+        yield server
+
+
+@pytest.fixture
+def service_settings(tmp_path: Path, postgres_url: str, redis_url: str, sim: SimServer) -> Settings:
+    migrate.upgrade(postgres_url)
+    return Settings(
+        environment="test",
+        var_dir=tmp_path / "var",
+        database_url=postgres_url,
+        model={"backend": "openai", "base_url": sim.url, "name": "sim", "retries": 0},
+        service={
+            "broker_url": redis_url,
+            "key_prefix": f"shipdoc-test-{uuid.uuid4().hex[:8]}:",
+            "lease_s": 3.0,
+            "visibility_timeout_s": 4,
+            "retry_backoff_s": 0.2,
+            "max_attempts": 3,
+        },
+    )
+
+
+@pytest.fixture
+def client(service_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(service_settings)) as c:
+        yield c
+
+
+@pytest.fixture
+def token(service_settings: Settings) -> str:
+    return create_key(service_settings.database_url, Role.ADMIN, "test").token
+
+
+def _upload(client: TestClient, token: str, name: str, data: bytes) -> dict[str, Any]:
+    response = client.post(
+        "/v1/documents", files=[("files", (name, data, "application/pdf"))], headers=auth(token)
+    )
+    assert response.status_code in (200, 202), response.text
+    item: dict[str, Any] = response.json()["documents"][0]
+    return item
+
+
+def _final(client: TestClient, token: str, doc_id: int) -> dict[str, Any] | None:
+    doc: dict[str, Any] = client.get(f"/v1/documents/{doc_id}", headers=auth(token)).json()
+    done = doc["status"] in FINAL and doc["job"]["state"] in ("done", "failed")
+    return doc if done else None
+
+
+def _runs(url: str, doc_id: int) -> list[str]:
+    with session_scope(url) as session:
+        return list(session.scalars(select(AgentRun.outcome).where(AgentRun.document_id == doc_id)))
+
+
+def test_upload_is_processed_by_a_worker_and_a_duplicate_returns_the_same_id(
+    client: TestClient, token: str, service_settings: Settings, tmp_path: Path
+) -> None:
+    worker = WorkerProcess(service_settings, tmp_path / "worker.log")
+    try:
+        worker.wait_ready()
+        data = invoice_pdf("INV-2001")
+        first = _upload(client, token, "inv.pdf", data)
+        assert first["duplicate"] is False
+        doc = wait_for(lambda: _final(client, token, first["document_id"]), 60, "processing")
+        assert doc["status"] == "extracted", doc
+        assert doc["job"]["state"] == "done" and doc["job"]["attempts"] == 1
+        records = client.get("/v1/records", params={"q": "INV-2001"}, headers=auth(token)).json()
+        assert records["total"] == 1
+        assert records["items"][0]["document_id"] == first["document_id"]
+
+        again = _upload(client, token, "copy-of-inv.pdf", data)
+        assert again["duplicate"] is True
+        assert again["document_id"] == first["document_id"]
+    finally:
+        worker.stop()
+    assert _runs(service_settings.database_url, first["document_id"]) == ["extracted"]
+
+
+def test_a_worker_killed_mid_task_is_redelivered_and_the_document_completes_once(
+    client: TestClient, token: str, service_settings: Settings, sim: SimServer, tmp_path: Path
+) -> None:
+    url = service_settings.database_url
+    sim.behaviour.latency = 60.0  # the first worker will be inside a model call
+    first = WorkerProcess(service_settings, tmp_path / "worker1.log")
+    first.wait_ready()
+    doc_id = _upload(client, token, "inv.pdf", invoice_pdf("INV-3001"))["document_id"]
+    try:
+        wait_for(lambda: sim.behaviour.requests >= 1, 60, "the model request of worker 1")
+        assert _runs(url, doc_id) == ["running"]
+    finally:
+        first.kill()
+    sim.behaviour.latency = 0.05
+    second = WorkerProcess(service_settings, tmp_path / "worker2.log")
+    try:
+        second.wait_ready()
+        doc = wait_for(lambda: _final(client, token, doc_id), 90, "redelivery and completion")
+    finally:
+        second.stop()
+    assert doc["status"] == "extracted", doc
+    assert doc["job"]["attempts"] == 2
+    outcomes = _runs(url, doc_id)
+    assert outcomes.count("extracted") == 1, outcomes
+    assert sorted(outcomes) == ["extracted", "failed"]  # the lost run is closed, not repeated
+    with session_scope(url) as session:
+        assert session.scalar(select(func.count()).where(Record.document_id == doc_id)) == 1
+
+
+def test_a_failing_model_endpoint_is_retried_then_the_document_fails_with_the_reason(
+    client: TestClient, token: str, service_settings: Settings, sim: SimServer, tmp_path: Path
+) -> None:
+    httpx.post(sim.base + "/control", json={"fail_count": -1, "fail_status": 503})
+    worker = WorkerProcess(service_settings, tmp_path / "worker.log")
+    try:
+        worker.wait_ready()
+        doc_id = _upload(client, token, "inv.pdf", invoice_pdf("INV-4001"))["document_id"]
+        doc = wait_for(lambda: _final(client, token, doc_id), 60, "the retries to run out")
+    finally:
+        worker.stop()
+    assert doc["status"] == "failed"
+    assert doc["error_code"] == "model_unavailable"
+    assert "gave up after 3 attempts" in doc["error_message"]
+    assert doc["job"]["attempts"] == 3
+    assert sim.behaviour.failures >= 3
+    failed = client.get("/v1/documents", params={"status": "failed"}, headers=auth(token)).json()
+    assert [d["id"] for d in failed["items"]] == [doc_id]
+    with session_scope(service_settings.database_url) as session:
+        job = session.scalars(select(Job).where(Job.document_id == doc_id)).one()
+        assert job.state == "failed"

@@ -1,0 +1,58 @@
+"""The Celery application: Redis broker, one queue per workload, at-least-once delivery.
+
+``acks_late`` with ``reject_on_worker_lost`` means a task is acknowledged only after it
+ran, so a worker killed mid-task leaves the message to be delivered again; the ``jobs``
+claim (workers/jobs.py) makes that redelivery harmless.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from core.errors import ConfigurationError
+from core.settings import Settings
+
+EXTRACT_QUEUE = "extract"
+INTERACTIVE_QUEUE = "interactive"
+KB_QUEUE = "kb"
+QUEUES = (EXTRACT_QUEUE, INTERACTIVE_QUEUE, KB_QUEUE)
+
+PROCESS_DOCUMENT = "shipdoc.process_document"
+CHAT = "shipdoc.chat"
+KB_INGEST = "shipdoc.kb_ingest"
+
+ROUTES: dict[str, dict[str, Any]] = {
+    PROCESS_DOCUMENT: {"queue": EXTRACT_QUEUE},
+    CHAT: {"queue": INTERACTIVE_QUEUE},
+    KB_INGEST: {"queue": KB_QUEUE},
+}
+
+
+def build_app(settings: Settings) -> Celery:
+    service = settings.service
+    if not service.broker_url:
+        raise ConfigurationError("no broker configured: set SHIPDOC_SERVICE__BROKER_URL")
+    app = Celery("shipdoc", broker=service.broker_url)
+    app.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        # One message at a time per process: a long extraction never holds a second one
+        # hostage, and a killed process loses (and gets redelivered) only its own task.
+        worker_prefetch_multiplier=1,
+        worker_max_tasks_per_child=service.max_tasks_per_child,
+        task_routes=ROUTES,
+        task_default_queue=EXTRACT_QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": service.visibility_timeout_s,
+            "global_keyprefix": service.key_prefix,
+        },
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    return app

@@ -1,0 +1,177 @@
+"""Handing work to the queue: Celery over Redis when a broker is configured, else an
+in-process executor with one thread pool per queue (the embedded default). Both run the
+same functions (workers.processing, workers.chat, workers.kb_ingest).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+from core.settings import Settings
+from workers.celery_app import (
+    CHAT,
+    EXTRACT_QUEUE,
+    INTERACTIVE_QUEUE,
+    KB_INGEST,
+    KB_QUEUE,
+    PROCESS_DOCUMENT,
+    QUEUES,
+    ROUTES,
+    build_app,
+)
+from workers.chat import ChatJob, run_chat
+from workers.kb_ingest import ingest_docs
+from workers.processing import RetryLater, process_document
+from workers.streams import MemoryStreams, RedisStreams, Streams, redis_client
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher(Protocol):
+    streams: Streams
+
+    def submit_document(self, document_id: int) -> None: ...
+
+    def submit_chat(self, job: ChatJob) -> None: ...
+
+    def submit_kb_ingest(self) -> None: ...
+
+    def queue_depths(self) -> dict[str, int]: ...
+
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class CeleryDispatcher:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.app = build_app(settings)
+        self.streams: Streams = RedisStreams(settings)
+        self._redis = redis_client(settings)
+
+    def _send(self, name: str, args: list[Any]) -> None:
+        self.app.send_task(name, args=args, queue=ROUTES[name]["queue"])
+
+    def submit_document(self, document_id: int) -> None:
+        self._send(PROCESS_DOCUMENT, [document_id])
+
+    def submit_chat(self, job: ChatJob) -> None:
+        self._send(CHAT, [job.model_dump(mode="json")])
+
+    def submit_kb_ingest(self) -> None:
+        self._send(KB_INGEST, [])
+
+    def queue_depths(self) -> dict[str, int]:
+        """Messages waiting per queue (kombu keeps one Redis list per priority step)."""
+        prefix = self.settings.service.key_prefix
+        depths: dict[str, int] = {}
+        for queue in QUEUES:
+            keys = [prefix + queue] + [f"{prefix}{queue}\x06\x16{p}" for p in range(1, 10)]
+            pipe = self._redis.pipeline()
+            for key in keys:
+                pipe.llen(key)
+            depths[queue] = sum(int(n) for n in pipe.execute())
+        return depths
+
+    def ping(self) -> None:
+        self._redis.ping()
+
+    def close(self) -> None:
+        self._redis.close()
+
+
+class InProcessDispatcher:
+    """Thread pools sized like the worker pools; retries are rescheduled with a timer."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.streams: Streams = MemoryStreams()
+        service = settings.service
+        self._pools = {
+            EXTRACT_QUEUE: ThreadPoolExecutor(service.extract_concurrency, "shipdoc-extract"),
+            INTERACTIVE_QUEUE: ThreadPoolExecutor(
+                service.interactive_concurrency, "shipdoc-interactive"
+            ),
+            KB_QUEUE: ThreadPoolExecutor(service.kb_concurrency, "shipdoc-kb"),
+        }
+        self._lock = threading.Lock()
+        self._waiting = dict.fromkeys(QUEUES, 0)
+        self._timers: set[threading.Timer] = set()
+        self._closed = False
+
+    def _submit(self, queue: str, fn: Any, *args: Any) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._waiting[queue] += 1
+
+        def run() -> None:
+            with self._lock:
+                self._waiting[queue] -= 1
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("in-process task on %s failed", queue)
+
+        self._pools[queue].submit(run)
+
+    def submit_document(self, document_id: int) -> None:
+        self._submit(EXTRACT_QUEUE, self._process, document_id)
+
+    def _process(self, document_id: int) -> None:
+        worker = f"inproc:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        try:
+            process_document(document_id, settings=self.settings, worker=worker)
+        except RetryLater as exc:
+            self._later(exc.countdown_s, document_id)
+
+    def _later(self, delay_s: float, document_id: int) -> None:
+        timer = threading.Timer(delay_s, self._fire, args=(document_id,))
+        timer.daemon = True
+        with self._lock:
+            if self._closed:
+                return
+            self._timers.add(timer)
+        timer.start()
+
+    def _fire(self, document_id: int) -> None:
+        with self._lock:
+            self._timers = {t for t in self._timers if t.is_alive() and t is not None}
+        self.submit_document(document_id)
+
+    def submit_chat(self, job: ChatJob) -> None:
+        self._submit(INTERACTIVE_QUEUE, self._chat, job)
+
+    def _chat(self, job: ChatJob) -> None:
+        run_chat(job, settings=self.settings, streams=self.streams)
+
+    def submit_kb_ingest(self) -> None:
+        self._submit(KB_QUEUE, ingest_docs, self.settings)
+
+    def queue_depths(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._waiting)
+
+    def ping(self) -> None:
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            timers = list(self._timers)
+        for timer in timers:
+            timer.cancel()
+        for pool in self._pools.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def make_dispatcher(settings: Settings) -> Dispatcher:
+    if settings.service.broker_url:
+        return CeleryDispatcher(settings)
+    return InProcessDispatcher(settings)

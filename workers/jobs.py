@@ -1,0 +1,203 @@
+"""Idempotency and attempt bookkeeping for queued work (the ``jobs`` table).
+
+Every unit of work has a unique key (``document:<id>`` for a document's processing). A
+delivery of the task first *claims* the key:
+
+* a key that is ``done`` or ``failed`` is never run again (a redelivered or duplicated
+  message is acknowledged and dropped);
+* a key held by a live worker (its lease has not run out) is left alone, and the new copy
+  of the message retries later;
+* otherwise the attempt counter goes up and the caller holds the lease, which a heartbeat
+  renews while the work runs. A worker killed mid-task stops renewing, so the redelivered
+  message can claim the key once the lease has run out;
+* a key that has used up its attempts ends ``failed`` with the last error: a poison
+  document that kills its worker every time ends there too.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core.db import session_scope
+from core.models import Job, JobState, utcnow
+
+
+class ClaimResult(enum.StrEnum):
+    RUN = "run"
+    DONE = "done"
+    BUSY = "busy"
+    EXHAUSTED = "exhausted"
+
+
+@dataclass(frozen=True)
+class Claim:
+    result: ClaimResult
+    attempts: int
+    wait_s: float = 0.0
+    last_error: str | None = None
+
+
+def document_key(document_id: int) -> str:
+    return f"document:{document_id}"
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands datetimes back naive; they were stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def ensure_job(url: str, key: str, kind: str, document_id: int | None = None) -> Job:
+    """The job row of ``key``, created ``pending`` if it does not exist yet."""
+    with session_scope(url) as session:
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        now = utcnow()
+        session.execute(
+            insert(Job)
+            .values(
+                key=key,
+                kind=kind,
+                document_id=document_id,
+                state=JobState.PENDING.value,
+                attempts=0,
+                timings={},
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        return session.scalars(select(Job).where(Job.key == key)).one()
+
+
+def mark_queued(url: str, key: str) -> None:
+    with session_scope(url) as session:
+        session.execute(
+            update(Job)
+            .where(Job.key == key, Job.state == JobState.PENDING)
+            .values(state=JobState.QUEUED, queued_at=utcnow(), updated_at=utcnow())
+        )
+
+
+def claim(url: str, key: str, *, worker: str, lease_s: float, max_attempts: int) -> Claim:
+    """Try to take ``key`` for one attempt (see the module docstring)."""
+    with session_scope(url) as session:
+        job = session.scalars(select(Job).where(Job.key == key).with_for_update()).first()
+        if job is None:
+            raise LookupError(f"no job {key!r}")
+        now = utcnow()
+        if job.state in (JobState.DONE, JobState.FAILED):
+            return Claim(ClaimResult.DONE, job.attempts)
+        if job.state == JobState.RUNNING and job.lease_until is not None:
+            left = (aware(job.lease_until) - now).total_seconds()
+            if left > 0:
+                return Claim(ClaimResult.BUSY, job.attempts, wait_s=left)
+        if job.attempts >= max_attempts:
+            lost = job.state == JobState.RUNNING
+            last = "the worker was lost mid-task" if lost else (job.error_message or "unknown")
+            job.state = JobState.FAILED
+            job.error_code = "worker_lost" if lost else (job.error_code or "attempts_exhausted")
+            job.error_message = f"gave up after {job.attempts} attempts; last error: {last}"
+            job.finished_at = now
+            job.lease_until = None
+            return Claim(ClaimResult.EXHAUSTED, job.attempts, last_error=job.error_message)
+        job.attempts += 1
+        job.state = JobState.RUNNING
+        job.worker = worker[:200]
+        job.lease_until = now + timedelta(seconds=lease_s)
+        job.started_at = now
+        if job.queued_at is None:
+            job.queued_at = now
+        return Claim(ClaimResult.RUN, job.attempts, last_error=job.error_message)
+
+
+def renew(url: str, key: str, worker: str, lease_s: float) -> bool:
+    """Extend the lease this worker holds; False if it no longer holds it."""
+    with session_scope(url) as session:
+        result = session.execute(
+            update(Job)
+            .where(Job.key == key, Job.worker == worker[:200], Job.state == JobState.RUNNING)
+            .values(lease_until=utcnow() + timedelta(seconds=lease_s))
+        )
+        changed = cast(CursorResult[Any], result).rowcount
+    return bool(changed)
+
+
+@contextmanager
+def heartbeat(url: str, key: str, worker: str, lease_s: float) -> Iterator[None]:
+    """Renew the lease every ``lease_s / 3`` seconds while the block runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(lease_s / 3):
+            renew(url, key, worker, lease_s)
+
+    thread = threading.Thread(target=beat, name=f"lease-{key}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def finish(url: str, key: str, timings: dict[str, Any]) -> None:
+    _end(url, key, JobState.DONE, None, None, timings)
+
+
+def fail(url: str, key: str, code: str, message: str, timings: dict[str, Any]) -> None:
+    _end(url, key, JobState.FAILED, code, message, timings)
+
+
+def release_for_retry(url: str, key: str, code: str, message: str) -> None:
+    """Hand the key back after a transient failure; the retry claims it again."""
+    with session_scope(url) as session:
+        session.execute(
+            update(Job)
+            .where(Job.key == key, Job.state == JobState.RUNNING)
+            .values(
+                state=JobState.RETRYING,
+                lease_until=None,
+                error_code=code[:64],
+                error_message=message,
+                updated_at=utcnow(),
+            )
+        )
+
+
+def _end(
+    url: str,
+    key: str,
+    state: JobState,
+    code: str | None,
+    message: str | None,
+    timings: dict[str, Any],
+) -> None:
+    with session_scope(url) as session:
+        session.execute(
+            update(Job)
+            .where(Job.key == key)
+            .values(
+                state=state,
+                lease_until=None,
+                error_code=code[:64] if code else None,
+                error_message=message,
+                timings=timings,
+                finished_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+
+
+def get_job(url: str, key: str) -> Job | None:
+    with session_scope(url) as session:
+        return session.scalars(select(Job).where(Job.key == key)).first()

@@ -1,0 +1,45 @@
+"""Celery tasks: each wraps one plain function, so the in-process executor runs the same code.
+
+The worker imports this module (``shipdoc worker``); the API only sends task names.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any
+
+from celery import Task
+
+from core.settings import get_settings
+from workers.celery_app import CHAT, KB_INGEST, PROCESS_DOCUMENT, build_app
+from workers.chat import ChatJob, run_chat
+from workers.kb_ingest import ingest_docs
+from workers.processing import RetryLater, process_document
+from workers.streams import RedisStreams
+
+settings = get_settings()
+celery_app = build_app(settings)
+
+
+def _worker_id(task: Task) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{task.request.id}"
+
+
+@celery_app.task(bind=True, name=PROCESS_DOCUMENT, max_retries=None)  # type: ignore[untyped-decorator]
+def process_document_task(self: Task, document_id: int) -> dict[str, Any]:
+    try:
+        result = process_document(document_id, settings=settings, worker=_worker_id(self))
+    except RetryLater as exc:
+        raise self.retry(countdown=exc.countdown_s, exc=exc) from exc
+    return {"document_id": result.document_id, "outcome": result.outcome}
+
+
+@celery_app.task(bind=True, name=CHAT, max_retries=0)  # type: ignore[untyped-decorator]
+def chat_task(self: Task, job: dict[str, Any]) -> None:
+    run_chat(ChatJob.model_validate(job), settings=settings, streams=RedisStreams(settings))
+
+
+@celery_app.task(bind=True, name=KB_INGEST, max_retries=0)  # type: ignore[untyped-decorator]
+def kb_ingest_task(self: Task) -> dict[str, Any]:
+    return ingest_docs(settings)
