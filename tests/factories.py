@@ -8,6 +8,7 @@ tests know the exact text and where each word was drawn.
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zipfile
 import zlib
@@ -36,6 +37,60 @@ KNOWN_LINES: tuple[str, ...] = (
     "Rechnung Lieferung Zollanmeldung Verpackung Ursprung Europa",
 )
 KNOWN_TEXT = "\n".join(KNOWN_LINES)
+
+
+A4 = (595.0, 842.0)
+_VOCABULARY = [
+    "invoice",
+    "shipper",
+    "consignee",
+    "notify",
+    "party",
+    "port",
+    "loading",
+    "discharge",
+    "vessel",
+    "voyage",
+    "container",
+    "seal",
+    "gross",
+    "net",
+    "weight",
+    "kilograms",
+    "cartons",
+    "pallets",
+    "description",
+    "goods",
+    "tariff",
+    "origin",
+    "Hamburg",
+    "Rotterdam",
+    "Antwerpen",
+    "Le",
+    "Havre",
+    "Rechnung",
+    "Lieferung",
+    "Zollanmeldung",
+    "Verpackung",
+    "Ursprung",
+    "Gewicht",
+    "Menge",
+    "factuur",
+    "verzending",
+    "douane",
+    "facture",
+    "livraison",
+    "marchandises",
+]
+
+
+def full_page_lines(seed: int = 0, lines: int = 48, words: int = 9) -> tuple[str, ...]:
+    """Deterministic filler for an A4 page at 9 pt: about 430 words of shipping vocabulary."""
+    rng = random.Random(seed)
+    return tuple(
+        f"{n + 1:02d} " + " ".join(rng.choice(_VOCABULARY) for _ in range(words))
+        for n in range(lines)
+    )
 
 
 def known_words(lines: tuple[str, ...] = KNOWN_LINES) -> list[str]:
@@ -67,20 +122,25 @@ def word_box(word: str, lines: tuple[str, ...] = KNOWN_LINES) -> tuple[float, fl
     raise KeyError(word)
 
 
-def text_pdf(pages: int = 1, lines: tuple[str, ...] = KNOWN_LINES) -> bytes:
+def text_pdf(
+    pages: int = 1, lines: tuple[str, ...] = KNOWN_LINES, size: tuple[float, float] = SMALL_PAGE
+) -> bytes:
     doc = _new_pdf()
     for _ in range(pages):
-        draw_text_page(doc, lines)
+        draw_text_page(doc, lines, size)
     data: bytes = doc.tobytes()
     return data
 
 
 def page_image(
-    lines: tuple[str, ...] = KNOWN_LINES, dpi: int = SCAN_DPI, rotate: int = 0
+    lines: tuple[str, ...] = KNOWN_LINES,
+    dpi: int = SCAN_DPI,
+    rotate: int = 0,
+    size: tuple[float, float] = SMALL_PAGE,
 ) -> Image.Image:
     """The text page as a grayscale scan; ``rotate`` turns it clockwise (a sideways scan)."""
     doc = _new_pdf()
-    page = draw_text_page(doc, lines)
+    page = draw_text_page(doc, lines, size)
     pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
     image = Image.frombytes("L", (pix.width, pix.height), pix.samples)
     return image.rotate(-rotate, expand=True) if rotate else image
@@ -104,6 +164,15 @@ def scanned_pdf(rotate: int = 0, lines: tuple[str, ...] = KNOWN_LINES, pages: in
     doc = _new_pdf()
     for _ in range(pages):
         _add_scan_page(doc, page_image(lines, rotate=rotate))
+    data: bytes = doc.tobytes()
+    return data
+
+
+def scans_pdf(images: list[Image.Image], dpi: int = SCAN_DPI) -> bytes:
+    """A PDF with one page per image, each image filling its page at ``dpi``."""
+    doc = _new_pdf()
+    for image in images:
+        _add_scan_page(doc, image, dpi)
     data: bytes = doc.tobytes()
     return data
 

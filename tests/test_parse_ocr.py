@@ -40,6 +40,8 @@ def _turned(box: BoxT, rotate: int, width: float, height: float) -> BoxT:
         return (height - y1, x0, height - y0, x1)
     if rotate == 180:
         return (width - x1, height - y1, width - x0, height - y0)
+    if rotate == 270:
+        return (y0, width - x1, y1, width - x0)
     return box
 
 
@@ -48,7 +50,7 @@ def _assert_near(actual: BoxT, expected: BoxT, tolerance: float) -> None:
     assert actual == pytest.approx(expected, abs=tolerance), (actual, expected)
 
 
-@pytest.mark.parametrize("rotate", [0, 90, 180])
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
 def test_scanned_pdf_recall_and_boxes_in_points(settings: Settings, rotate: int) -> None:
     doc = parse_bytes(factories.scanned_pdf(rotate=rotate))
     page = doc.pages[0]
@@ -56,6 +58,8 @@ def test_scanned_pdf_recall_and_boxes_in_points(settings: Settings, rotate: int)
     assert page.confidence is not None and page.confidence > 85
     assert recall(page) >= 0.95
     assert page.text.splitlines()[0] == factories.KNOWN_LINES[0]
+    if rotate in (180, 270):  # Tesseract's layout analysis reads the 90-degree case itself
+        assert page.rotation == (360 - rotate) % 360
     width, height = factories.SMALL_PAGE
     shown = (width, height) if rotate in (0, 180) else (height, width)
     assert (page.width, page.height) == pytest.approx(shown)

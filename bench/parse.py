@@ -1,0 +1,151 @@
+"""Parser throughput against its references, measured in the same run.
+
+    .venv/bin/python bench/parse.py [--text-pages 200] [--ocr-pages 4]
+
+1. Text layer: pages/s through ``parse_bytes`` vs PyMuPDF alone (``page.get_text("words")``)
+   on the same generated A4 PDF. Target ratio >= 0.8.
+2. OCR: seconds per page through ``parse_bytes`` (render + Tesseract + boxes) vs the bare
+   ``tesseract`` command on the same 300-dpi page images (PNG files, same languages,
+   ``OMP_THREAD_LIMIT=1``). Target ratio <= 1.1. Then workers=1 vs workers=2 (target >= 1.7x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pymupdf  # noqa: E402
+
+from core.settings import Limits, OcrSettings  # noqa: E402
+from tests import factories  # noqa: E402
+from tools.parse import ParsedDocument, parse_bytes  # noqa: E402
+
+_OPEN: Any = pymupdf.open
+
+
+def measure(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (this process plus its finished children)."""
+    before = os.times()
+    start = time.perf_counter()
+    fn()
+    wall = time.perf_counter() - start
+    after = os.times()
+    cpu = sum(after[:4]) - sum(before[:4])
+    return wall, cpu
+
+
+def best(runs: int, fn: Callable[[], object]) -> tuple[float, float]:
+    results = [measure(fn) for _ in range(runs)]
+    return min(r[0] for r in results), min(r[1] for r in results)
+
+
+def text_layer(pages: int) -> list[tuple[str, str, str]]:
+    lines = factories.full_page_lines(seed=1)
+    data = factories.text_pdf(pages=pages, lines=lines, size=factories.A4)
+    limits = Limits(max_pages=pages)
+
+    def pymupdf_alone() -> None:
+        doc = _OPEN(stream=data, filetype="pdf")
+        for page in doc:
+            page.get_text("words")
+        doc.close()
+
+    def ours() -> None:
+        parse_bytes(data, limits=limits)
+
+    pymupdf_alone()  # warm up both paths once
+    ours()
+    ref = pages / best(5, pymupdf_alone)[0]
+    got = pages / best(5, ours)[0]
+    words = len(parse_bytes(data, limits=limits).pages[0].words)
+    return [
+        (f"text layer, PyMuPDF get_text('words') ({words} words/page)", f"{ref:,.0f} pages/s", ""),
+        ("text layer, parse_bytes", f"{got:,.0f} pages/s", f"ratio {got / ref:.2f} (>= 0.8)"),
+    ]
+
+
+def _recall(doc: ParsedDocument, expected: list[tuple[str, ...]]) -> float:
+    want = [w for lines in expected for line in lines for w in line.split()]
+    got = {w.text for p in doc.pages for w in p.words}
+    return sum(w in got for w in want) / len(want)
+
+
+def ocr(pages: int, runs: int) -> list[tuple[str, str, str]]:
+    settings = OcrSettings()
+    page_lines = [factories.full_page_lines(seed=10 + i) for i in range(pages)]
+    images = [factories.page_image(lines, size=factories.A4) for lines in page_lines]
+    data = factories.scans_pdf(images)
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    dpi = str(factories.SCAN_DPI)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for i, image in enumerate(images):
+            path = Path(tmp) / f"page{i}.png"
+            image.save(path, dpi=(factories.SCAN_DPI, factories.SCAN_DPI))
+            files.append(path)
+
+        def bare() -> None:
+            for path in files:
+                cmd = [settings.tesseract_cmd, str(path), "stdout", "-l", settings.languages]
+                args = [*cmd, "--dpi", dpi, "tsv"]
+                subprocess.run(args, env=env, check=True, capture_output=True)
+
+        bare_wall, bare_cpu = best(runs, bare)
+    results: dict[int, ParsedDocument] = {}
+
+    def ours(workers: int) -> Callable[[], None]:
+        def run() -> None:
+            results[workers] = parse_bytes(data, ocr=OcrSettings(workers=workers))
+
+        return run
+
+    one_wall, one_cpu = best(runs, ours(1))
+    two_wall, two_cpu = best(runs, ours(2))
+    size = f"{images[0].width}x{images[0].height}"
+    recall = _recall(results[1], page_lines)
+
+    def per_page(wall: float, cpu: float) -> str:
+        return f"{wall / pages:.2f} s ({cpu / pages:.2f} cpu)"
+
+    return [
+        (f"OCR bare tesseract, {pages} A4 pages {size} px", per_page(bare_wall, bare_cpu), ""),
+        (
+            "OCR parse_bytes workers=1",
+            per_page(one_wall, one_cpu),
+            f"wall ratio {one_wall / bare_wall:.2f}, cpu ratio {one_cpu / bare_cpu:.2f} (<= 1.1)"
+            f"; recall {recall:.1%}",
+        ),
+        (
+            "OCR parse_bytes workers=2",
+            per_page(two_wall, two_cpu),
+            f"speed-up {one_wall / two_wall:.2f}x over workers=1 (>= 1.7x)",
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--text-pages", type=int, default=200)
+    parser.add_argument("--ocr-pages", type=int, default=4)
+    parser.add_argument("--ocr-runs", type=int, default=2)
+    args = parser.parse_args()
+    rows = text_layer(args.text_pages) + ocr(args.ocr_pages, args.ocr_runs)
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'figure (per page)':>22}  vs reference (target)")
+    for name, figure, note in rows:
+        print(f"{name:<{width}}  {figure:>22}  {note}")
+    print(f"cores: {os.cpu_count()}; load average: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
