@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -18,7 +19,18 @@ _PIL_FORMAT: dict[MediaType, str] = {
     "image/png": "PNG",
     "image/tiff": "TIFF",
 }
-_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError)
+# What Pillow's decoders raise on damaged headers and data (found by tests/test_parse_fuzz.py).
+_DECODE_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    TypeError,
+    KeyError,
+    IndexError,
+    ZeroDivisionError,
+    struct.error,
+)
 # Resolution metadata outside this range is noise; Tesseract then estimates its own.
 _PLAUSIBLE_DPI = range(70, 2401)
 
