@@ -241,7 +241,7 @@ class Job(Base):
     worker: Mapped[str | None] = mapped_column(String(200))
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
-    # Seconds of the last attempt per stage: {"parse": 0.2, "extract": 3.1}
+    # Seconds of the last attempt per stage: {"parse_s": 0.2, "extract_s": 3.1}
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

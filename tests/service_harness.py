@@ -116,3 +116,13 @@ class WorkerProcess:
 
 def auth(token: str) -> dict[str, Any]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def embedded_settings(var_dir: Path, model_url: str, **service: Any) -> Settings:
+    """Embedded default (SQLite, in-process executor) with the simulated model."""
+    return Settings(
+        environment="test",
+        var_dir=var_dir,
+        model={"backend": "openai", "base_url": model_url, "name": "sim", "retries": 0},
+        service=service,
+    )

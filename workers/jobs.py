@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -89,35 +89,74 @@ def mark_queued(url: str, key: str) -> None:
 
 
 def claim(url: str, key: str, *, worker: str, lease_s: float, max_attempts: int) -> Claim:
-    """Try to take ``key`` for one attempt (see the module docstring)."""
-    with session_scope(url) as session:
-        job = session.scalars(select(Job).where(Job.key == key).with_for_update()).first()
+    """Try to take ``key`` for one attempt (see the module docstring).
+
+    Taking the key is one conditional UPDATE (compare-and-set), so two deliveries racing
+    for it cannot both win, on PostgreSQL (row lock, re-checked condition) and on SQLite
+    (one writer at a time) alike.
+    """
+    for _ in range(3):
+        now = utcnow()
+        unfinished = Job.state.not_in([JobState.DONE, JobState.FAILED])
+        free = or_(Job.state != JobState.RUNNING, Job.lease_until.is_(None), Job.lease_until <= now)
+        with session_scope(url) as session:
+            result = session.execute(
+                update(Job)
+                .where(Job.key == key, unfinished, free, Job.attempts < max_attempts)
+                .values(
+                    attempts=Job.attempts + 1,
+                    state=JobState.RUNNING,
+                    worker=worker[:200],
+                    lease_until=now + timedelta(seconds=lease_s),
+                    started_at=now,
+                    queued_at=func.coalesce(Job.queued_at, now),
+                    updated_at=now,
+                )
+            )
+            job = session.scalars(select(Job).where(Job.key == key)).first()
         if job is None:
             raise LookupError(f"no job {key!r}")
-        now = utcnow()
+        if cast(CursorResult[Any], result).rowcount:
+            return Claim(ClaimResult.RUN, job.attempts, last_error=job.error_message)
         if job.state in (JobState.DONE, JobState.FAILED):
             return Claim(ClaimResult.DONE, job.attempts)
         if job.state == JobState.RUNNING and job.lease_until is not None:
             left = (aware(job.lease_until) - now).total_seconds()
             if left > 0:
                 return Claim(ClaimResult.BUSY, job.attempts, wait_s=left)
-        if job.attempts >= max_attempts:
-            lost = job.state == JobState.RUNNING
-            last = "the worker was lost mid-task" if lost else (job.error_message or "unknown")
-            job.state = JobState.FAILED
-            job.error_code = "worker_lost" if lost else (job.error_code or "attempts_exhausted")
-            job.error_message = f"gave up after {job.attempts} attempts; last error: {last}"
-            job.finished_at = now
-            job.lease_until = None
-            return Claim(ClaimResult.EXHAUSTED, job.attempts, last_error=job.error_message)
-        job.attempts += 1
-        job.state = JobState.RUNNING
-        job.worker = worker[:200]
-        job.lease_until = now + timedelta(seconds=lease_s)
-        job.started_at = now
-        if job.queued_at is None:
-            job.queued_at = now
-        return Claim(ClaimResult.RUN, job.attempts, last_error=job.error_message)
+        if job.attempts >= max_attempts and _give_up(url, key, job, max_attempts, now):
+            return Claim(ClaimResult.EXHAUSTED, job.attempts, last_error=_gave_up_message(job))
+    # The row changed under us three times in a row: let the caller try again shortly.
+    return Claim(ClaimResult.BUSY, 0, wait_s=1.0)
+
+
+def _gave_up_message(job: Job) -> str:
+    lost = job.state == JobState.RUNNING
+    last = "the worker was lost mid-task" if lost else (job.error_message or "unknown")
+    return f"gave up after {job.attempts} attempts; last error: {last}"
+
+
+def _give_up(url: str, key: str, job: Job, max_attempts: int, now: datetime) -> bool:
+    lost = job.state == JobState.RUNNING
+    with session_scope(url) as session:
+        result = session.execute(
+            update(Job)
+            .where(
+                Job.key == key,
+                Job.state == job.state,
+                Job.attempts >= max_attempts,
+                or_(Job.lease_until.is_(None), Job.lease_until <= now),
+            )
+            .values(
+                state=JobState.FAILED,
+                error_code="worker_lost" if lost else (job.error_code or "attempts_exhausted"),
+                error_message=_gave_up_message(job),
+                finished_at=now,
+                lease_until=None,
+                updated_at=now,
+            )
+        )
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def renew(url: str, key: str, worker: str, lease_s: float) -> bool:

@@ -68,8 +68,10 @@ def check_model(settings: Settings) -> str:
     if cfg.backend == "openai":
         url = cfg.base_url.rstrip("/") + "/models"
         headers = {"Authorization": f"Bearer {cfg.api_key.get_secret_value()}"}
-        response = httpx.get(url, headers=headers, timeout=5.0)
-        response.raise_for_status()
+        try:
+            httpx.get(url, headers=headers, timeout=5.0).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise RuntimeError(f"{url}: {exc}") from exc
         return f"{url} answered"
     if cfg.backend == "scripted":
         if cfg.script_path is None or not cfg.script_path.is_file():
