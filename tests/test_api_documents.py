@@ -16,6 +16,8 @@ from core.models import Role
 from core.settings import Settings
 from tests.service_harness import auth, embedded_settings, wait_for
 from tests.sim_model_server import SimServer, invoice_pdf
+from tools.intake import ingest
+from workers import jobs
 
 FINAL = ("extracted", "needs_review", "failed", "rejected")
 
@@ -157,3 +159,17 @@ def test_a_damaged_pdf_is_accepted_then_rejected_with_its_error(
     assert doc["error_code"] == "corrupt_document" and doc["error_message"]
     listed = client.get("/v1/documents", params={"status": "rejected"}, headers=auth(token))
     assert [d["id"] for d in listed.json()["items"]] == [doc_id]
+
+
+def test_work_queued_before_a_restart_is_taken_up_by_the_next_process(
+    app_settings: Settings,
+) -> None:
+    # As if the last process stored and queued the document, then died before running it.
+    stored = ingest(invoice_pdf("INV-9001"), "left-behind.pdf", settings=app_settings, parse=False)
+    key = jobs.document_key(stored.document_id)
+    jobs.ensure_job(app_settings.database_url, key, "document", stored.document_id)
+    jobs.mark_queued(app_settings.database_url, key)
+    token = create_key(app_settings.database_url, Role.VIEWER, "v").token
+    with TestClient(create_app(app_settings)) as client:
+        doc = wait_for(lambda: _final(client, token, stored.document_id), 60, "the resumed job")
+    assert doc["status"] == "extracted" and doc["job"]["attempts"] == 1

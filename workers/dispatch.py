@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from core.settings import Settings
+from workers import jobs
 from workers.celery_app import (
     CHAT,
     EXTRACT_QUEUE,
@@ -174,4 +175,9 @@ class InProcessDispatcher:
 def make_dispatcher(settings: Settings) -> Dispatcher:
     if settings.service.broker_url:
         return CeleryDispatcher(settings)
-    return InProcessDispatcher(settings)
+    dispatcher = InProcessDispatcher(settings)
+    # An in-process queue dies with the process: take up what the last one left unfinished.
+    # Claims make this safe even if another process is still working on some of them.
+    for document_id in jobs.unfinished_documents(settings.database_url):
+        dispatcher.submit_document(document_id)
+    return dispatcher
