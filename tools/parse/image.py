@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -14,6 +15,7 @@ from tools.parse.ocr import OcrPool, OcrResult, to_page
 from tools.parse.pages import PendingPage, failed_page, resolve
 from tools.parse.types import MediaType, ParsedDocument, ParsedPage
 
+_WARNINGS_LOCK = threading.Lock()
 _PIL_FORMAT: dict[MediaType, str] = {
     "image/jpeg": "JPEG",
     "image/png": "PNG",
@@ -38,7 +40,8 @@ _PLAUSIBLE_DPI = range(70, 2401)
 def parse_image(
     data: bytes, media_type: MediaType, limits: Limits, ocr: OcrSettings
 ) -> ParsedDocument:
-    with warnings.catch_warnings():
+    # warnings.catch_warnings() swaps process-wide filters: one image document at a time.
+    with _WARNINGS_LOCK, warnings.catch_warnings():
         # Pillow's bomb warning is a refusal here; its other warnings (odd EXIF) are noise.
         warnings.simplefilter("ignore")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
