@@ -1,0 +1,138 @@
+"""compose.yaml, checked without a Docker engine: structure, dependencies, that every
+``SHIPDOC_*`` variable is a real setting and parses, and that each command is one the
+``shipdoc`` CLI accepts."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+import yaml
+
+from app.cli import app as cli_app
+from core.settings import Settings
+from workers.celery_app import QUEUES
+
+COMPOSE = Path(__file__).resolve().parents[1] / "compose.yaml"
+_VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::([?-])([^}]*))?\}")
+GIVEN = {"POSTGRES_PASSWORD": "pw", "SHIPDOC_SECRET_KEY": "s3cret"}
+
+
+def _interpolate(value: Any, env: dict[str, str]) -> Any:
+    """Compose's ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?error}``."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def sub(match: re.Match[str]) -> str:
+        name, op, arg = match.groups()
+        if env.get(name):
+            return env[name]
+        if op == "?":
+            raise KeyError(f"{name}: {arg}")
+        return arg or ""
+
+    return _VAR.sub(sub, value)
+
+
+@pytest.fixture
+def compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
+    return dict(_interpolate(data, GIVEN))
+
+
+def test_required_variables_are_enforced() -> None:
+    data = yaml.safe_load(COMPOSE.read_text())
+    with pytest.raises(KeyError, match="SHIPDOC_SECRET_KEY"):
+        _interpolate(data, {"POSTGRES_PASSWORD": "pw"})
+
+
+def test_services_and_dependencies(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) == {
+        "postgres", "redis", "qdrant", "vllm", "embeddings", "migrate", "api",
+        "worker-extract", "worker-interactive", "worker-kb", "otel-collector",
+    }  # fmt: skip
+    for name, service in services.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, (name, dependency)
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            assert source.startswith(("/", ".")) or source in compose["volumes"], volume
+    assert services["api"]["depends_on"]["migrate"]["condition"] == (
+        "service_completed_successfully"
+    )
+
+
+def test_vllm_serves_the_72b_awq_model_with_hermes_tool_calls_on_two_gpus(
+    compose: dict[str, Any],
+) -> None:
+    vllm = compose["services"]["vllm"]
+    args = vllm["command"]
+    assert args[args.index("--model") + 1] == "Qwen/Qwen2.5-72B-Instruct-AWQ"
+    assert args[args.index("--tool-call-parser") + 1] == "hermes"
+    assert "--enable-auto-tool-choice" in args
+    assert args[args.index("--tensor-parallel-size") + 1] == "2"
+    [gpus] = vllm["deploy"]["resources"]["reservations"]["devices"]
+    assert gpus["count"] == 2 and gpus["capabilities"] == ["gpu"]
+    served = args[args.index("--served-model-name") + 1]
+    assert compose["services"]["api"]["environment"]["SHIPDOC_MODEL__NAME"] == served
+
+
+def _settings_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for key in list(os.environ):
+        if key.startswith("SHIPDOC_"):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def _is_setting(name: str) -> bool:
+    parts = name.removeprefix("SHIPDOC_").lower().split("__")
+    fields: Any = Settings.model_fields
+    for part in parts:
+        if part not in fields:
+            return False
+        annotation = fields[part].annotation
+        fields = getattr(annotation, "model_fields", {})
+    return True
+
+
+def test_every_shipdoc_variable_is_a_setting_and_production_settings_load(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = compose["services"]["api"]["environment"]
+    unknown = [k for k in env if k.startswith("SHIPDOC_") and not _is_setting(k)]
+    # SHIPDOC_QDRANT_URL is the documented short form of SHIPDOC_KB__QDRANT_URL.
+    assert unknown == ["SHIPDOC_QDRANT_URL"], unknown
+    settings = _settings_from(env, monkeypatch)
+    assert settings.environment == "production"
+    assert settings.database_url == "postgresql://shipdoc:pw@postgres:5432/shipdoc"
+    assert settings.service.broker_url == "redis://redis:6379/0"
+    assert settings.kb.qdrant_url == "http://qdrant:6333"
+    assert settings.kb.embedder == "openai" and settings.kb.embeddings_model == "BAAI/bge-m3"
+    assert settings.model.backend == "openai"
+    assert settings.model.base_url == "http://vllm:8000/v1"
+    assert settings.service.visibility_timeout_s > settings.agent.max_seconds
+
+
+def test_each_worker_serves_one_queue_and_all_queues_are_served(compose: dict[str, Any]) -> None:
+    click_app = typer.main.get_command(cli_app)
+    served = []
+    for name, service in compose["services"].items():
+        command = service.get("command")
+        if not command or command[0] != "shipdoc":
+            continue
+        sub = click_app.commands[command[1]]  # type: ignore[attr-defined]
+        ctx = sub.make_context(command[1], list(command[2:]))  # the CLI accepts the arguments
+        if name.startswith("worker-"):
+            served.append(ctx.params["queues"])
+    assert sorted(served) == sorted(QUEUES)
