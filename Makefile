@@ -35,6 +35,7 @@ system-deps:
 	fi
 
 demo: install
+	$(BIN)/shipdoc model fetch
 	$(BIN)/python -m app.demo
 
 test: install
