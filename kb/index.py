@@ -166,6 +166,7 @@ def verify(client: QdrantClient, name: str, current: EmbedderRecord) -> None:
 
 
 def create(client: QdrantClient, kb: KbSettings, name: str, record: EmbedderRecord) -> None:
+    _dims.pop((id(client), name), None)
     quantization = (
         models.ScalarQuantization(
             scalar=models.ScalarQuantizationConfig(
@@ -238,6 +239,9 @@ def build_filter(
     return models.Filter(must=must) if must else None
 
 
+_dims: dict[tuple[int, str], int] = {}
+
+
 def query(
     client: QdrantClient,
     name: str,
@@ -263,6 +267,14 @@ def query(
             ],
             "query": models.FusionQuery(fusion=models.Fusion.RRF),
         }
+    if dense is not None:
+        expected = _dims.get((id(client), name)) or recorded(client, name).dim
+        _dims[(id(client), name)] = expected
+        if len(dense) != expected:
+            raise EmbedderMismatch(
+                f"a {len(dense)}-d query vector was sent to collection {name!r}, which holds "
+                f"{expected}-d vectors of {recorded(client, name).model_id!r}; refusing"
+            )
     result = call(
         client.query_points,
         collection_name=name,

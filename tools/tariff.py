@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -157,3 +158,30 @@ def hs_code_exists(code: str, *, settings: Settings | None = None) -> bool:
     if len(digits) == 8:
         return digits in load_codes(folder)
     return False
+
+
+def _kb_lookup(mode: index.Mode) -> Callable[[], Callable[[str], list[str]]]:
+    def factory() -> Callable[[str], list[str]]:
+        kb = get_kb(get_settings())
+
+        def lookup(text: str) -> list[str]:
+            return [h.code for h in kb.search(text, level=6, top=10, mode=mode)]
+
+        return lookup
+
+    return factory
+
+
+def _fused_lookup() -> Callable[[str], list[str]]:
+    settings = get_settings()
+    return lambda text: [c.code for c in lookup_tariff(text, top_k=10, settings=settings)]
+
+
+# Picked up by evals/retrieval.py (``shipdoc eval retrieval --lookup NAME``): plain
+# collection searches at HS6 (dense, sparse, hybrid) and the fused tool lookup.
+RETRIEVAL_LOOKUPS: dict[str, Callable[[], Callable[[str], list[str]]]] = {
+    "dense": _kb_lookup("dense"),
+    "sparse": _kb_lookup("sparse"),
+    "hybrid": _kb_lookup("hybrid"),
+    "tariff": _fused_lookup,
+}

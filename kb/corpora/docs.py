@@ -14,7 +14,7 @@ from pathlib import Path
 from kb.chunks import Chunk
 
 SOURCE = "docs"
-MAX_CHARS = 1200
+MAX_CHARS = 900
 _HEADING = re.compile(r"^(#{1,4})\s+(.+?)\s*#*\s*$")
 
 

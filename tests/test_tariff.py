@@ -1,0 +1,91 @@
+"""tools/tariff: ranked candidates with their path, and code existence without an embedder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from core.settings import KbSettings, Settings
+from kb import index, ingest
+from kb.chunks import Chunk
+from tools.tariff import LookupTariffArgs, hs_code_exists, lookup_tariff
+
+# A slice of the tariff where bicycles compete with motorcycles, cars, cycle parts and tyres.
+CHAPTERS = ("87", "40", "95", "61")
+HEADINGS = ("8703", "8711", "8712", "8713", "8714", "4011", "9506", "6109")
+
+
+def _subset(chunks: list[Chunk]) -> list[Chunk]:
+    return [
+        c
+        for c in chunks
+        if str(c.payload["code"]) in CHAPTERS or str(c.payload["code"])[:4] in HEADINGS
+    ]
+
+
+@pytest.fixture(scope="module")
+def small_kb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    settings = Settings(var_dir=tmp_path_factory.mktemp("kb"), kb=KbSettings())
+    ingest.ingest(settings, "hs2022", chunks=_subset(ingest.load_chunks(settings, "hs2022")))
+    cn = [c for c in ingest.load_chunks(settings, "cn2026") if c.payload["code"][:4] == "8712"]
+    ingest.ingest(settings, "cn2026", chunks=cn)
+    yield settings
+    index.close_local_clients()
+
+
+def test_mountain_bikes_rank_871200_first_with_its_path(small_kb: Settings) -> None:
+    found = lookup_tariff("mountain bikes with aluminium frames", top_k=5, settings=small_kb)
+    assert [c.code for c in found][:1] == ["871200"]
+    best = found[0]
+    assert best.level == 6 and best.source == "hs2022"
+    assert best.path_text == (
+        "87 Vehicles; other than railway or tramway rolling stock, and parts and accessories "
+        "thereof > 8712 Bicycles and other cycles; including delivery tricycles, not motorised "
+        "> 871200 Bicycles and other cycles; including delivery tricycles, not motorised"
+    )
+    assert all(c.level == 6 for c in found)
+    assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
+
+
+def test_german_description_finds_the_code_through_cn_titles(small_kb: Settings) -> None:
+    found = lookup_tariff("Fahrräder mit Aluminiumrahmen", origin="tw", settings=small_kb)
+    assert "871200" in [c.code for c in found[:3]]
+    assert found[0].origin == "TW"
+
+
+def test_subheading_titled_other_is_found_by_its_heading(small_kb: Settings) -> None:
+    # 871499 is "... other" under heading 8714 (parts and accessories of cycles)
+    found = lookup_tariff("bicycle handlebars and saddles", top_k=10, settings=small_kb)
+    assert any(c.code.startswith("8714") for c in found[:3])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"description": ""}, "at least 1 character"),
+        ({"description": "x" * 2001}, "at most 2000 characters"),
+        ({"description": "bikes", "origin": "Taiwan"}, "ISO 3166 alpha-2"),
+        ({"description": "bikes", "top_k": 0}, "greater than or equal to 1"),
+    ],
+)
+def test_bad_arguments_are_refused(args: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        LookupTariffArgs.model_validate(args)
+
+
+def test_hs_code_exists_at_its_level_without_an_embedder(tmp_path: Path) -> None:
+    settings = Settings(var_dir=tmp_path)  # no index at all
+    assert hs_code_exists("871200", settings=settings)
+    assert hs_code_exists("8712.00", settings=settings)
+    assert hs_code_exists("8712", settings=settings)
+    assert hs_code_exists("87", settings=settings)
+    assert hs_code_exists("87120030", settings=settings)  # EU CN 2026
+    assert not hs_code_exists("871201", settings=settings)
+    assert not hs_code_exists("999999", settings=settings)  # not a classification
+    assert not hs_code_exists("87129999", settings=settings)
+    assert not hs_code_exists("87A200", settings=settings)
+    assert not hs_code_exists("871", settings=settings)
+    assert not (tmp_path / "qdrant").exists()
