@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import InputError
 from core.records import FieldValue, FileRecords, Record
 from evals.scoring.extraction import compare_records
 from evals.scoring.normalise import compare, parse_date, parse_number
@@ -190,3 +191,30 @@ def test_parse_date_and_compare_kinds() -> None:
     assert parse_date("June 7, 2025") == parse_date("07-06-2025")
     assert compare("integer", 3, 3.0) == "exact"
     assert compare("code", "84212300", "8421 23 00") == "equivalent"
+
+
+def test_predictions_may_be_the_json_lines_of_shipdoc_extract(tmp_path: Path) -> None:
+    golden, preds = tmp_path / "golden", tmp_path / "pred"
+    golden.mkdir()
+    preds.mkdir()
+    truth = FileRecords(
+        file="ab.pdf",
+        documents=[
+            rec("commercial_invoice", [1], invoice_number="A"),
+            rec("packing_list", [2], packing_list_number="P"),
+        ],
+    )
+    (golden / "ab.json").write_text(truth.model_dump_json())
+    lines = [
+        {"file": "ab.pdf", "pages": d.pages, "doc_type": d.doc_type,
+         "record": d.model_dump(exclude={"pages"}), "status": "extracted"}
+        for d in truth.documents
+    ]  # fmt: skip
+    (preds / "ab.json").write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    report = score_folders(golden, preds)
+    assert report.overall.micro.accuracy == 1.0
+    assert report.splitting.page_group_accuracy == 1.0
+
+    (preds / "ab.json").write_text("{not json")
+    with pytest.raises(InputError, match="not a prediction"):
+        score_folders(golden, preds)

@@ -68,17 +68,32 @@ def load_ground_truth(golden_dir: Path) -> list[FileRecords]:
     return truths
 
 
+def _as_record(item: object) -> Record:
+    """A record, or a line of ``shipdoc extract --json`` (``{"record": ..., "pages": ...}``)."""
+    if isinstance(item, dict) and isinstance(item.get("record"), dict):
+        record = Record.model_validate(item["record"])
+        if not record.pages and isinstance(item.get("pages"), list):
+            record.pages = [int(p) for p in item["pages"]]
+        return record
+    return Record.model_validate(item)
+
+
 def load_prediction(path: Path, file: str) -> FileRecords | None:
-    """A prediction file: ``FileRecords``, one ``Record``, or a JSON list of records."""
+    """A prediction file: ``FileRecords``, one ``Record``, a JSON list of records, or the
+    JSON lines ``shipdoc extract --json`` prints (one per document)."""
     if not path.exists():
         return None
+    text = path.read_text(encoding="utf-8")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            data = [json.loads(line) for line in text.splitlines() if line.strip()]
         if isinstance(data, list):
-            return FileRecords(file=file, documents=[Record.model_validate(d) for d in data])
+            return FileRecords(file=file, documents=[_as_record(d) for d in data])
         if isinstance(data, dict) and "documents" in data:
             return FileRecords.model_validate(data)
-        return FileRecords(file=file, documents=[Record.model_validate(data)])
+        return FileRecords(file=file, documents=[_as_record(data)])
     except (ValueError, ValidationError) as exc:
         raise InputError(f"{path.name} is not a prediction: {exc}", code="bad_prediction") from exc
 
