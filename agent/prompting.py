@@ -108,3 +108,42 @@ def classify_prompt() -> str:
 def record_json(values: BaseModel | dict[str, Any]) -> str:
     data = values.model_dump(exclude_none=True) if isinstance(values, BaseModel) else values
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+_LEAK_MIN = 40
+
+
+@lru_cache(maxsize=1)
+def _prompt_fragments() -> tuple[str, ...]:
+    """Lines of our templates long enough that a value containing one is a leak."""
+    lines = []
+    for path in sorted(PROMPTS_DIR.glob("*.txt")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            norm = " ".join(line.lower().split()).lstrip("- ")
+            if len(norm) >= _LEAK_MIN:
+                lines.append(norm[: _LEAK_MIN * 2])
+    return tuple(lines)
+
+
+def _is_leak(value: str) -> bool:
+    norm = " ".join(value.lower().split())
+    if len(norm) < _LEAK_MIN:
+        return False
+    return any(f in norm or (len(norm) >= _LEAK_MIN and norm in f) for f in _prompt_fragments())
+
+
+def scrub_prompt_leaks(record: Any, path: str = "") -> tuple[Any, list[str]]:
+    """``record`` with every value that quotes our prompts set to None, and their paths."""
+    if isinstance(record, dict):
+        out: dict[str, Any] = {}
+        leaks: list[str] = []
+        for key, value in record.items():
+            out[key], found = scrub_prompt_leaks(value, f"{path}.{key}" if path else key)
+            leaks += found
+        return out, leaks
+    if isinstance(record, list):
+        items = [scrub_prompt_leaks(v, f"{path}[{i}]") for i, v in enumerate(record)]
+        return [v for v, _ in items], [p for _, found in items for p in found]
+    if isinstance(record, str) and _is_leak(record):
+        return None, [path]
+    return record, []

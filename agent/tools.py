@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.models.base import ToolCall, ToolSpec
+from agent.prompting import scrub_prompt_leaks
 from core.db import session_scope
 from core.errors import ShipdocError
 from core.records import values_model_for
@@ -99,6 +100,12 @@ def _checked_record(ctx: ToolContext, record: dict[str, Any]) -> dict[str, Any]:
         values_model_for(ctx.target.doc_type).model_validate(record)
     except ValidationError as exc:
         raise ToolFailure(f"record does not match the output schema: {_errors(exc)}") from exc
+    record, leaks = scrub_prompt_leaks(record)
+    for path in leaks:
+        if not any(i.code == "prompt_leak" and i.field == path for i in ctx.extra_issues):
+            ctx.extra_issues.append(
+                Issue(code="prompt_leak", field=path, message="value quoted the system prompt")
+            )
     ctx.last_record = record
     return record
 
