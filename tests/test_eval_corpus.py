@@ -4,6 +4,7 @@ for, and the committed golden ground truth."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -54,7 +55,7 @@ def test_scans_are_deterministic_images() -> None:
     spec = plan_item(8, index)
     data, truth = build_item(spec)
     assert data == build_item(spec)[0]
-    img = Image.open(__import__("io").BytesIO(data))
+    img = Image.open(io.BytesIO(data))
     assert img.format in ("PNG", "JPEG", "TIFF")
     assert truth.media_type.startswith("image/")
     assert all(p.box is None for d in truth.documents for v in d.fields.values()
