@@ -15,11 +15,9 @@ def _tables(url: str) -> set[str]:
 def test_upgrade_creates_extraction_tables_and_downgrade_removes_them(db_url: str) -> None:
     assert {"records", "agent_runs", "tool_calls"} <= _tables(db_url)
     migrate.downgrade(db_url, "0001")
-    get_engine.cache_clear()
     tables = _tables(db_url)
     assert not {"records", "agent_runs", "tool_calls"} & tables
     assert {"documents", "pages"} <= tables
     migrate.upgrade(db_url, "0002")
-    get_engine.cache_clear()
     columns = {c["name"] for c in sa.inspect(get_engine(db_url)).get_columns("records")}
     assert {"doc_type", "schema_version", "data", "status", "issues", "provenance"} <= columns
