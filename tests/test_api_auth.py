@@ -26,6 +26,7 @@ ENDPOINTS = [
     ("GET", "/v1/documents/999", "read"),
     ("GET", "/v1/documents/999/file", "read"),
     ("POST", "/v1/documents", "upload"),
+    ("POST", "/v1/documents/999/retry", "admin"),
     ("GET", "/v1/records", "read"),
     ("GET", "/v1/records/999", "read"),
     ("POST", "/v1/records/999/review", "review"),

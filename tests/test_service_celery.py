@@ -146,15 +146,25 @@ def test_a_failing_model_endpoint_is_retried_then_the_document_fails_with_the_re
         worker.wait_ready()
         doc_id = _upload(client, token, "inv.pdf", invoice_pdf("INV-4001"))["document_id"]
         doc = wait_for(lambda: _final(client, token, doc_id), 60, "the retries to run out")
+        assert doc["status"] == "failed"
+        assert doc["error_code"] == "model_unavailable"
+        assert "gave up after 3 attempts" in doc["error_message"]
+        assert doc["job"]["attempts"] == 3
+        assert sim.behaviour.failures >= 3
+        failed = client.get("/v1/documents", params={"status": "failed"}, headers=auth(token))
+        assert [d["id"] for d in failed.json()["items"]] == [doc_id]
+        with session_scope(service_settings.database_url) as session:
+            job = session.scalars(select(Job).where(Job.document_id == doc_id)).one()
+            assert job.state == "failed"
+
+        # The model is back: an admin queues the document again and it completes.
+        httpx.post(sim.base + "/control", json={"fail_count": 0})
+        retried = client.post(f"/v1/documents/{doc_id}/retry", headers=auth(token))
+        assert retried.status_code == 202, retried.text
+        doc = wait_for(lambda: _final(client, token, doc_id), 60, "the retried document")
+        again = client.post(f"/v1/documents/{doc_id}/retry", headers=auth(token))
     finally:
         worker.stop()
-    assert doc["status"] == "failed"
-    assert doc["error_code"] == "model_unavailable"
-    assert "gave up after 3 attempts" in doc["error_message"]
-    assert doc["job"]["attempts"] == 3
-    assert sim.behaviour.failures >= 3
-    failed = client.get("/v1/documents", params={"status": "failed"}, headers=auth(token)).json()
-    assert [d["id"] for d in failed["items"]] == [doc_id]
-    with session_scope(service_settings.database_url) as session:
-        job = session.scalars(select(Job).where(Job.document_id == doc_id)).one()
-        assert job.state == "failed"
+    assert doc["status"] == "extracted" and doc["error_code"] is None
+    assert doc["job"]["attempts"] == 1
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_failed"

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import session_scope
-from core.models import Job, JobState, utcnow
+from core.models import Document, DocumentStatus, Job, JobState, Page, utcnow
 
 
 class ClaimResult(enum.StrEnum):
@@ -254,3 +254,36 @@ def unfinished_documents(url: str) -> list[int]:
             .order_by(Job.id)
         )
         return [d for d in session.scalars(stmt) if d is not None]
+
+
+def reset_failed(url: str, document_id: int) -> bool:
+    """Make a failed document's job ``pending`` with fresh attempts; False if it has not failed.
+
+    The document goes back to ``parsed`` when its pages are stored (extraction runs again),
+    else to ``received`` (parsing runs again).
+    """
+    key = document_key(document_id)
+    with session_scope(url) as session:
+        doc = session.get(Document, document_id, with_for_update=True)
+        if doc is None or doc.status != DocumentStatus.FAILED:
+            return False
+        result = session.execute(
+            update(Job)
+            .where(Job.key == key, Job.state == JobState.FAILED)
+            .values(
+                state=JobState.PENDING,
+                attempts=0,
+                error_code=None,
+                error_message=None,
+                lease_until=None,
+                finished_at=None,
+                updated_at=utcnow(),
+            )
+        )
+        if not cast(CursorResult[Any], result).rowcount:
+            return False
+        has_pages = session.scalars(select(Page.id).where(Page.document_id == document_id)).first()
+        doc.status = DocumentStatus.PARSED if has_pages is not None else DocumentStatus.RECEIVED
+        doc.error_code = None
+        doc.error_message = None
+    return True

@@ -80,11 +80,16 @@ def process_document(document_id: int, *, settings: Settings, worker: str) -> Ta
     """Parse and extract one document, at most once to completion (see module docstring)."""
     url = settings.database_url
     key = jobs.document_key(document_id)
-    jobs.ensure_job(url, key, DOCUMENT_KIND, document_id)
     service = settings.service
-    claim = jobs.claim(
-        url, key, worker=worker, lease_s=service.lease_s, max_attempts=service.max_attempts
-    )
+    try:
+        claim = jobs.claim(
+            url, key, worker=worker, lease_s=service.lease_s, max_attempts=service.max_attempts
+        )
+    except LookupError:  # queued by something other than the API: create the row first
+        jobs.ensure_job(url, key, DOCUMENT_KIND, document_id)
+        claim = jobs.claim(
+            url, key, worker=worker, lease_s=service.lease_s, max_attempts=service.max_attempts
+        )
     if claim.result is jobs.ClaimResult.DONE:
         return TaskResult(document_id, "already_done", claim.attempts)
     if claim.result is jobs.ClaimResult.BUSY:

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import Reader, State, Uploader, rate_limit
+from app.api.deps import Admin, Reader, State, Uploader, rate_limit
 from app.api.errors import ApiError, from_shipdoc
 from core.blobs import BlobStore
 from core.db import session_scope
@@ -156,6 +156,22 @@ def _store_and_queue(state: State, name: str, data: bytes) -> UploadItem:
         status=result.status,
         duplicate=not result.created,
     )
+
+
+@router.post("/{document_id}/retry", status_code=202, response_model=DocumentOut)
+def retry(document_id: int, state: State, _principal: Admin) -> DocumentOut:
+    """Queue a ``failed`` document again (after its cause is fixed), with fresh attempts."""
+    url = state.settings.database_url
+    if not jobs.reset_failed(url, document_id):
+        raise ApiError(
+            409, "not_failed", f"document {document_id} does not exist or has not failed"
+        )
+    try:
+        state.dispatcher.submit_document(document_id)
+    except Exception as exc:
+        raise ApiError(503, "queue_unavailable", f"could not queue it ({exc})") from exc
+    jobs.mark_queued(url, jobs.document_key(document_id))
+    return get_document(document_id, state, _principal)
 
 
 @router.get("", response_model=DocumentList)
