@@ -17,6 +17,7 @@ class _Style:
     streets: tuple[str, ...]
     cities: tuple[tuple[str, str], ...]  # (postcode pattern, city)
     number_first: bool = False
+    city_in_name: bool = False  # Chinese firms carry their city: "Ningbo Haitian ... Co., Ltd."
 
 
 # fmt: off
@@ -67,12 +68,13 @@ _STYLES: dict[str, _Style] = {
         number_first=True,
     ),
     "CN": _Style(
-        ("Zhejiang Hengli", "Ningbo Haitian", "Shenzhen Jiaxin", "Qingdao Ocean", "Shanghai Tianyi"),
+        ("Hengli", "Haitian", "Jiaxin", "Ocean Star", "Tianyi", "Huamao"),
         ("Industrial", "Electronics", "Textile", "Import & Export", "Machinery"),
         ("Co., Ltd.",),
         ("Jiangnan Road", "Binhai Avenue", "Keyuan Road", "Huaihai Road"),
         (("315800", "Ningbo"), ("518083", "Shenzhen"), ("266000", "Qingdao"), ("200120", "Shanghai")),
         number_first=True,
+        city_in_name=True,
     ),
     "IN": _Style(
         ("Sharma", "Patel", "Reddy", "Gupta", "Mehta"),
@@ -167,8 +169,6 @@ def make_party(rng: random.Random, country: str) -> Party:
     number = rng.randint(1, 240)
     line1 = f"{number} {street}" if style.number_first else f"{street} {number}"
     postcode, city = rng.choice(style.cities)
+    if style.city_in_name:
+        name = f"{city} {name}"
     return Party(name=name, address=f"{line1}, {postcode} {city}", country=country)
-
-
-def countries_with_parties() -> tuple[str, ...]:
-    return tuple(_STYLES)
