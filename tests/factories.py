@@ -207,6 +207,14 @@ def image_bytes(
     return buf.getvalue()
 
 
+def tiff_16bit() -> bytes:
+    """The text page as a 16-bit grayscale TIFF, as some scanners write them."""
+    wide = page_image().convert("I").point(lambda v: v * 257).convert("I;16")
+    buf = io.BytesIO()
+    wide.save(buf, format="TIFF", dpi=(SCAN_DPI, SCAN_DPI))
+    return buf.getvalue()
+
+
 def tiff_multipage(pages: int = 2) -> bytes:
     images = [page_image() for _ in range(pages)]
     buf = io.BytesIO()

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from core.errors import DependencyMissing
-from core.settings import OcrSettings, Settings
+from core.settings import Limits, OcrSettings, Settings
 from tests import factories
 from tools.parse import ParsedPage, parse_bytes
 
@@ -103,6 +103,19 @@ def test_multipage_tiff_in_parallel(settings: Settings) -> None:
     assert doc.media_type == "image/tiff" and doc.page_count == 3
     assert [p.number for p in doc.pages] == [1, 2, 3]
     assert all(p.method == "ocr" and recall(p) >= 0.95 for p in doc.pages)
+
+
+def test_16bit_tiff_is_scaled_not_clipped(settings: Settings) -> None:
+    page = parse_bytes(factories.tiff_16bit()).pages[0]
+    assert page.method == "ocr" and recall(page) >= 0.95
+
+
+def test_oversized_page_is_rendered_below_the_pixel_limit(settings: Settings) -> None:
+    # 1500x900 pixels at 300 dpi; a 600,000-pixel limit renders the page at ~189 dpi.
+    doc = parse_bytes(factories.scanned_pdf(), limits=Limits(max_image_pixels=600_000))
+    page = doc.pages[0]
+    assert page.method == "ocr" and recall(page) >= 0.95
+    _assert_near(_box_of(page, "Rotterdam"), factories.word_box("Rotterdam"), tolerance=4.0)
 
 
 def test_damaged_scan_fails_only_that_page(settings: Settings) -> None:

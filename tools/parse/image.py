@@ -100,7 +100,7 @@ def _start_frame(image: Image.Image, index: int, count: int, pool: OcrPool) -> P
         image.seek(index)
         dpi = _dpi(image)
         upright = ImageOps.exif_transpose(image)
-        gray = upright if upright.mode == "L" else upright.convert("L")
+        gray = to_gray(upright)
         gray.load()
     except _DECODE_ERRORS as exc:
         if count == 1:
@@ -112,6 +112,18 @@ def _start_frame(image: Image.Image, index: int, count: int, pool: OcrPool) -> P
         return to_page(number, result, page_width=width, page_height=height, unit="px")
 
     return pool.submit(gray, dpi), build
+
+
+def to_gray(image: Image.Image) -> Image.Image:
+    """8-bit grayscale; 16-bit and float scans are scaled, not clipped to white."""
+    if image.mode == "L":
+        return image
+    if image.mode.startswith(("I", "F")):
+        wide = image.convert("F")
+        _low, high = wide.getextrema()
+        if isinstance(high, int | float) and high > 255:
+            return wide.point(lambda v: v * (255.0 / float(high))).convert("L")
+    return image.convert("L")
 
 
 def _dpi(image: Image.Image) -> int | None:
