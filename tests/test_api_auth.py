@@ -35,6 +35,7 @@ ENDPOINTS = [
     ("GET", "/v1/keys", "admin"),
     ("POST", "/v1/keys", "admin"),
     ("DELETE", "/v1/keys/999", "admin"),
+    ("POST", "/v1/kb/ingest", "admin"),
 ]
 ALLOWED = {
     Role.VIEWER: {"read"},
@@ -54,7 +55,10 @@ def sim() -> Iterator[SimServer]:
 def app_settings(tmp_path: Path, sim: SimServer, db_url: str) -> Settings:
     """The embedded service on SQLite and on PostgreSQL (``db_url`` is both, migrated)."""
     settings = embedded_settings(tmp_path / "var", sim.url, upload_rate_per_minute=3)
-    return settings.model_copy(update={"database_url": db_url})
+    empty = tmp_path / "no-docs"  # the admin's kb ingestion in the matrix has nothing to embed
+    empty.mkdir()
+    kb = settings.kb.model_copy(update={"docs_dir": empty, "qdrant_path": tmp_path / "qdrant"})
+    return settings.model_copy(update={"database_url": db_url, "kb": kb})
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from core.settings import Settings
 from kb.index import close_local_clients
 from kb.ingest import ingest
 from kb.search import get_kb
-from tests.service_harness import auth
+from tests.service_harness import auth, wait_for
 
 HOLD = """# Procedure: customs hold
 
@@ -158,3 +158,27 @@ def test_a_model_failure_ends_the_stream_with_an_error_event(
     assert name == "error" and data["code"] == "script_exhausted"
     assert blocking.status_code == 502
     assert blocking.json()["error"]["code"] == "script_exhausted"
+
+
+def test_admin_queues_a_kb_ingestion_that_makes_a_new_procedure_searchable(
+    kb_settings: Settings,
+) -> None:
+    assert kb_settings.kb.docs_dir is not None
+    (kb_settings.kb.docs_dir / "procedure-reefer.md").write_text(
+        "# Procedure: reefer containers\n\n## Temperature alarm\n\n"
+        "When a reefer container reports a temperature alarm, plug it in at the reefer rack "
+        "and call the shipping line's reefer desk.\n"
+    )
+    admin = create_key(kb_settings.database_url, Role.ADMIN, "admin").token
+    operator = create_key(kb_settings.database_url, Role.OPERATOR, "olga").token
+    question = "reefer temperature alarm"
+    with TestClient(create_app(kb_settings)) as client:
+        assert client.post("/v1/kb/ingest", headers=auth(operator)).status_code == 403
+        response = client.post("/v1/kb/ingest", headers=auth(admin))
+        assert response.status_code == 202 and response.json()["queue"] == "kb"
+
+        def found() -> bool:
+            hits = get_kb(kb_settings).search_docs(question, top=1)
+            return bool(hits) and hits[0].file == "procedure-reefer.md"
+
+        wait_for(found, 60, "the new procedure to be searchable")

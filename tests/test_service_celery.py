@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -35,9 +36,11 @@ def sim() -> Iterator[SimServer]:
 
 
 @pytest.fixture
-def service_settings(tmp_path: Path, postgres_url: str, redis_url: str, sim: SimServer) -> Settings:
+def service_settings(
+    tmp_path: Path, postgres_url: str, redis_url: str, sim: SimServer
+) -> Iterator[Settings]:
     migrate.upgrade(postgres_url)
-    return Settings(
+    settings = Settings(
         environment="test",
         var_dir=tmp_path / "var",
         database_url=postgres_url,
@@ -51,6 +54,11 @@ def service_settings(tmp_path: Path, postgres_url: str, redis_url: str, sim: Sim
             "max_attempts": 3,
         },
     )
+    yield settings
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=settings.service.key_prefix + "*"):
+        client.delete(key)
+    client.close()
 
 
 @pytest.fixture

@@ -143,7 +143,7 @@ class InProcessDispatcher:
 
     def _fire(self, document_id: int) -> None:
         with self._lock:
-            self._timers = {t for t in self._timers if t.is_alive() and t is not None}
+            self._timers = {t for t in self._timers if t.is_alive()}
         self.submit_document(document_id)
 
     def submit_chat(self, job: ChatJob) -> None:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import chat, documents, health, keys, metrics, records, review
+from app.api import chat, documents, health, kb, keys, metrics, records, review
 from app.api.deps import ServiceState
 from app.api.errors import install
 from app.api.ratelimit import make_rate_limiter
@@ -47,6 +47,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     install(app)
-    for module in (documents, records, review, chat, keys, health, metrics):
+    for module in (documents, records, review, chat, kb, keys, health, metrics):
         app.include_router(module.router)
     return app
