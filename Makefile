@@ -48,6 +48,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/parse.py
+	$(BIN)/python bench/service.py
 
 clean:
 	rm -rf var/demo .pytest_cache .mypy_cache .ruff_cache
