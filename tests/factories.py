@@ -159,11 +159,13 @@ def _add_scan_page(doc: Any, image: Image.Image, dpi: int = SCAN_DPI) -> Any:
     return page
 
 
-def scanned_pdf(rotate: int = 0, lines: tuple[str, ...] = KNOWN_LINES, pages: int = 1) -> bytes:
+def scanned_pdf(
+    rotate: int = 0, lines: tuple[str, ...] = KNOWN_LINES, pages: int = 1, dpi: int = SCAN_DPI
+) -> bytes:
     """A PDF whose pages are images only (no text layer), as a scanner makes them."""
     doc = _new_pdf()
     for _ in range(pages):
-        _add_scan_page(doc, page_image(lines, rotate=rotate))
+        _add_scan_page(doc, page_image(lines, rotate=rotate, dpi=dpi), dpi)
     data: bytes = doc.tobytes()
     return data
 

@@ -111,11 +111,21 @@ def test_16bit_tiff_is_scaled_not_clipped(settings: Settings) -> None:
 
 
 def test_oversized_page_is_rendered_below_the_pixel_limit(settings: Settings) -> None:
-    # 1500x900 pixels at 300 dpi; a 600,000-pixel limit renders the page at ~189 dpi.
-    doc = parse_bytes(factories.scanned_pdf(), limits=Limits(max_image_pixels=600_000))
+    # A 150-dpi scan (750x450) would render to 1500x900 at 300 dpi; a 600,000-pixel limit
+    # renders the page at 200 dpi instead.
+    data = factories.scanned_pdf(dpi=150)
+    doc = parse_bytes(data, limits=Limits(max_image_pixels=600_000))
     page = doc.pages[0]
     assert page.method == "ocr" and recall(page) >= 0.95
     _assert_near(_box_of(page, "Rotterdam"), factories.word_box("Rotterdam"), tolerance=4.0)
+
+
+def test_page_with_an_image_over_the_pixel_limit_fails_alone(settings: Settings) -> None:
+    # The scan on page 2 is 1500x900 = 1.35M pixels: it is never decoded under a 1M limit.
+    doc = parse_bytes(factories.mixed_pdf(), limits=Limits(max_image_pixels=1_000_000))
+    assert [p.method for p in doc.pages] == ["text", "failed"]
+    error = doc.pages[1].error
+    assert error is not None and error.code == "image_too_large" and "1500x900" in error.message
 
 
 def test_damaged_scan_fails_only_that_page(settings: Settings) -> None:

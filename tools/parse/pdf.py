@@ -121,6 +121,9 @@ def _start_page(doc: Any, index: int, limits: Limits, pool: OcrPool) -> PendingP
             return failed_page(number, "corrupt_page", f"page {number} is damaged: {error}")
         if _has_text(words, limits.min_text_chars):
             return _text_page(page, number, words)
+        too_large = _oversized_image(page, limits.max_image_pixels)
+        if too_large is not None:
+            return failed_page(number, "image_too_large", f"page {number} {too_large}")
         image, dpi = _render(page, limits)
         error = _content_error()
         if error is not None:
@@ -142,6 +145,19 @@ def _has_text(words: Sequence[RawWord], min_chars: int) -> bool:
         if count >= min_chars:
             return True
     return False
+
+
+def _oversized_image(page: Any, max_pixels: int) -> str | None:
+    """Why the page must not be rendered: an embedded image above the pixel limit
+    (decoding it is the memory bomb, whatever the rendering resolution)."""
+    for info in page.get_images():
+        width, height = int(info[2]), int(info[3])
+        if width * height > max_pixels:
+            return (
+                f"holds a {width}x{height}-pixel image ({width * height:,}); "
+                f"at most {max_pixels:,} pixels are decoded"
+            )
+    return None
 
 
 def _render(page: Any, limits: Limits) -> tuple[Image.Image, int]:
