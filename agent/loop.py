@@ -131,7 +131,7 @@ def _extract_window(
     ]
     request = ChatRequest(
         messages=messages,
-        json_schema=output_type.model_json_schema(),
+        json_schema=output_type.model_json_schema() if limits.constrained_output else None,
         json_schema_name=output_type.__name__,
         max_tokens=limits.output_tokens,
     )

@@ -25,7 +25,7 @@ from core.db import session_scope
 from core.errors import NotFound
 from core.migrate import ensure_current
 from core.models import AgentRun, Document, DocumentStatus, Page, Record
-from core.settings import Settings, get_settings
+from core.settings import AgentSettings, Settings, get_settings
 from tools.intake import parse_document
 from tools.provenance import PageText
 from tools.tariff import hs_code_exists, lookup_tariff
@@ -176,6 +176,15 @@ def _classify(pages: list[PageText], model: ChatModel) -> list[PageGroup]:
         return classify(pages, None)
 
 
+def agent_limits(settings: Settings) -> AgentSettings:
+    """The agent settings with ``constrained_output`` resolved for the configured backend."""
+    limits = settings.agent
+    if limits.constrained_output is None:
+        constrained = settings.model.backend != "local"
+        limits = limits.model_copy(update={"constrained_output": constrained})
+    return limits
+
+
 def _run_group(
     settings: Settings,
     document_id: int,
@@ -209,7 +218,7 @@ def _run_group(
         candidates=render_candidates(tariff_candidates(group.pages, tariff)),
     )
     try:
-        result = run_extraction(model, ctx, settings.agent)
+        result = run_extraction(model, ctx, agent_limits(settings))
     except ModelError as exc:
         _finish(settings, run_id, RunTotals(outcome="failed", error=str(exc)), [])
         raise

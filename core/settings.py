@@ -147,6 +147,11 @@ class AgentSettings(BaseModel):
     output_tokens: int = 2_048
     # Ask the model to repair what validation rejects (False: straight to needs_review).
     repair: bool = True
+    # Send the output JSON schema for constrained decoding. None: yes, except for the
+    # in-process llama.cpp backend, whose grammar sampling over Qwen's 151k-token vocabulary
+    # costs seconds per token on CPU; there the shape is in the prompt and replies are
+    # validated (and repaired once) instead.
+    constrained_output: bool | None = None
 
 
 class Settings(BaseSettings):

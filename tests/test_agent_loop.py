@@ -281,3 +281,19 @@ def test_unknown_printed_tariff_code_gets_candidates_in_the_first_prompt(db: Set
     outcome = extract_document(doc_id, settings=db, model=ScriptedModel([answer]), tariff=TARIFF)
     assert outcome.status == "extracted"
     assert any("nuts" in d.lower() for d in TARIFF.lookups)
+
+
+def test_schema_constrained_output_except_for_the_in_process_backend(db: Settings) -> None:
+    served = db.model_copy(update={"model": db.model.model_copy(update={"backend": "openai"})})
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel([reply(invoice())])
+    extract_document(doc_id, settings=served, model=model)
+    schema = model.requests[0].json_schema
+    assert schema is not None and "invoice_number" in schema["properties"]
+
+    local = db.model_copy(update={"model": db.model.model_copy(update={"backend": "local"})})
+    doc_id = store_document(db.database_url, [INVOICE_PAGE.replace("0042", "0043")])
+    model = ScriptedModel([reply(invoice())])
+    extract_document(doc_id, settings=local, model=model)
+    assert model.requests[0].json_schema is None
+    assert '"invoice_number":"text"' in model.requests[0].messages[0].content
