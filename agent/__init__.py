@@ -1,1 +1,2 @@
-"""The extraction agent: model clients and routing, prompt rendering, the bounded loop, chat answering."""
+"""The extraction agent: model clients and routing, prompt rendering, the bounded loop,
+chat answering."""

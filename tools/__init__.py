@@ -1,1 +1,2 @@
-"""The agent's tools and the deterministic steps around them (parse, intake, tariff, validation, write-back)."""
+"""The agent's tools and the deterministic steps around them: parse, intake, tariff
+lookup, validation, write-back."""

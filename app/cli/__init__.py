@@ -8,10 +8,10 @@ import typer
 
 from app.cli import db as db_cli
 from app.cli import documents as documents_cli
-from app.cli import extract as extract_cli
 from app.cli import eval as eval_cli
-from app.cli import keys as keys_cli
+from app.cli import extract as extract_cli
 from app.cli import kb as kb_cli
+from app.cli import keys as keys_cli
 from app.cli import model as model_cli
 from app.cli import service as service_cli
 from core.errors import InputError, ShipdocError
