@@ -6,6 +6,8 @@ import io
 import struct
 import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -37,20 +39,32 @@ _DECODE_ERRORS = (
 _PLAUSIBLE_DPI = range(70, 2401)
 
 
+@contextmanager
+def _pillow_guard() -> Iterator[None]:
+    """Pillow's bomb warning becomes a refusal; its other warnings (odd EXIF) are noise.
+
+    ``warnings.catch_warnings()`` swaps process-wide filters, so Pillow work is held to
+    one thread at a time and the filters are restored before any OCR wait.
+    """
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageTooLarge(f"the image is too large to decode safely ({exc})") from exc
+
+
 def parse_image(
     data: bytes, media_type: MediaType, limits: Limits, ocr: OcrSettings
 ) -> ParsedDocument:
-    # warnings.catch_warnings() swaps process-wide filters: one image document at a time.
-    with _WARNINGS_LOCK, warnings.catch_warnings():
-        # Pillow's bomb warning is a refusal here; its other warnings (odd EXIF) are noise.
-        warnings.simplefilter("ignore")
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+    with _pillow_guard():
         image = _open(data, media_type, limits)
         count = _frame_count(image, media_type, limits)
         _check_sizes(image, count, limits)
-        with OcrPool(ocr) as pool:
-            pending = [_start_frame(image, index, count, pool) for index in range(count)]
-            pages = [resolve(i + 1, p) for i, p in enumerate(pending)]
+    with OcrPool(ocr) as pool:
+        pending = [_start_frame(image, index, count, pool) for index in range(count)]
+        pages = [resolve(i + 1, p) for i, p in enumerate(pending)]
     return ParsedDocument(media_type=media_type, page_count=len(pages), pages=pages)
 
 
@@ -97,11 +111,12 @@ def _check_sizes(image: Image.Image, count: int, limits: Limits) -> None:
 def _start_frame(image: Image.Image, index: int, count: int, pool: OcrPool) -> PendingPage:
     number = index + 1
     try:
-        image.seek(index)
-        dpi = _dpi(image)
-        upright = ImageOps.exif_transpose(image)
-        gray = to_gray(upright)
-        gray.load()
+        with _pillow_guard():
+            image.seek(index)
+            dpi = _dpi(image)
+            upright = ImageOps.exif_transpose(image)
+            gray = to_gray(upright)
+            gray.load()
     except _DECODE_ERRORS as exc:
         if count == 1:
             raise CorruptDocument(f"the image cannot be decoded ({exc})") from exc

@@ -73,13 +73,18 @@ def ensure_available(settings: OcrSettings) -> None:
             raise DependencyMissing(
                 f"Tesseract OCR ({settings.tesseract_cmd!r}) is not installed; {install}"
             )
-        proc = subprocess.run(
-            [settings.tesseract_cmd, "--list-langs"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        try:
+            proc = subprocess.run(
+                [settings.tesseract_cmd, "--list-langs"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise DependencyMissing(
+                f"Tesseract OCR ({settings.tesseract_cmd!r}) cannot be run ({exc}); {install}"
+            ) from exc
         installed = set(proc.stdout.split()) | set(proc.stderr.split())
         wanted = [*settings.languages.split("+"), "osd"]
         missing = [lang for lang in wanted if lang and lang not in installed]
