@@ -44,7 +44,7 @@ from core.models import RecordStatus
 from core.records import values_model_for
 from core.settings import AgentSettings
 from tools.provenance import PageText
-from tools.validate import Issue, normalize, validate
+from tools.validate import Issue, coerce_types, normalize, validate
 from tools.writeback import ToolCallLog, write_failed
 
 Outcome = Literal["extracted", "needs_review", "failed"]
@@ -140,7 +140,8 @@ def _extract_window(
         smaller = halve(window)
         if smaller is not None:
             return [v for part in smaller for v in _extract_window(model, ctx, part, limits)]
-    errors = validation_errors(response.content, output_type)
+    content = _coerced(ctx, response.content)
+    errors = validation_errors(content, output_type)
     if errors:
         repair = Message(
             role="user",
@@ -150,11 +151,23 @@ def _extract_window(
         )
         messages = [*messages, Message(role="assistant", content=response.content), repair]
         response = model.chat(request.model_copy(update={"messages": messages}))
-        errors = validation_errors(response.content, output_type)
+        content = _coerced(ctx, response.content)
+        errors = validation_errors(content, output_type)
         if errors:
             raise ModelOutputInvalid(f"{model.name}: output did not validate: {errors[:3]}")
-    values = output_type.model_validate_json(strip_code_fence(response.content))
+    values = output_type.model_validate_json(strip_code_fence(content))
     return [values.model_dump()]
+
+
+def _coerced(ctx: ToolContext, content: str) -> str:
+    """The reply with numbers-as-text read as numbers (a repair request saved)."""
+    try:
+        value = json.loads(strip_code_fence(content))
+    except json.JSONDecodeError:
+        return content
+    if not isinstance(value, dict):
+        return content
+    return json.dumps(coerce_types(ctx.target.doc_type, value))
 
 
 def _join(*parts: str) -> str:

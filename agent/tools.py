@@ -22,7 +22,7 @@ from core.db import session_scope
 from core.errors import ShipdocError
 from core.records import values_model_for
 from tools.provenance import PageText
-from tools.validate import Issue, ValidateArgs, normalize, validate
+from tools.validate import Issue, ValidateArgs, coerce_types, normalize, validate
 from tools.writeback import ToolCallLog, WriteBackArgs, WriteBackResult, WriteTarget, write_back
 
 
@@ -96,6 +96,7 @@ def _lookup_tariff(ctx: ToolContext, args: LookupTariffArgs) -> Any:
 
 
 def _checked_record(ctx: ToolContext, record: dict[str, Any]) -> dict[str, Any]:
+    record = coerce_types(ctx.target.doc_type, record)
     try:
         values_model_for(ctx.target.doc_type).model_validate(record)
     except ValidationError as exc:

@@ -31,7 +31,8 @@ MODEL_KEY = "qwen2.5-0.5b"
 @pytest.fixture(scope="module")
 def model() -> LlamaLocalModel:
     gguf = fetch(MODEL_KEY, Settings().model.cache_dir)
-    return LlamaLocalModel(path=gguf, name=MODEL_KEY, n_ctx=8192)
+    threads = Settings().model.n_threads
+    return LlamaLocalModel(path=gguf, name=MODEL_KEY, n_ctx=8192, n_threads=threads)
 
 
 @pytest.fixture

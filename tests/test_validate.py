@@ -5,8 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from tools.validate import normalize, validate
-from tools.validate_codes import container_problem, iso6346_check_digit, locode_problem
+from tools.validate import coerce_types, normalize, validate
+from tools.validate_codes import (
+    container_problem,
+    iso6346_check_digit,
+    locode_problem,
+    parse_number,
+)
 
 TODAY = date(2026, 11, 23)
 
@@ -145,3 +150,29 @@ def test_packing_list_weights_and_totals() -> None:
     record["total_gross_weight_kg"] = 140
     assert ("lines_total", "total_gross_weight_kg") in _codes("packing_list", record)
     assert ("weights", "total_gross_weight_kg") in _codes("packing_list", record)
+
+
+def test_numbers_written_as_text_are_read_in_either_convention() -> None:
+    assert [parse_number(s) for s in ("24.816,00", "1,250.50", "56,40", "1,250", "12 PCS")] == [
+        24816.0,
+        1250.5,
+        56.4,
+        1250.0,
+        12.0,
+    ]
+    assert parse_number("34.460,18 137.840,72") is None
+    assert parse_number("n/a") is None
+
+
+def test_coerce_types_turns_text_numbers_into_numbers_and_drops_the_unreadable() -> None:
+    raw = {
+        "invoice_number": 12345,
+        "total": "EUR 183.427,07",
+        "line_items": [{"quantity": "12 PCS", "amount": "1,00 2,00", "hs_code": 330610}],
+    }
+    assert coerce_types("commercial_invoice", raw) == {
+        "invoice_number": "12345",
+        "total": 183427.07,
+        "line_items": [{"quantity": 12.0, "amount": None, "hs_code": "330610"}],
+    }
+    assert coerce_types("packing_list", {"total_packages": "12 CTN"}) == {"total_packages": 12}

@@ -25,6 +25,7 @@ from tools.validate_codes import (
     locode_problem,
     normalize_container,
     parse_date,
+    parse_number,
 )
 
 HsExists = Callable[[str], bool]
@@ -98,6 +99,37 @@ _NON_DIGITS = re.compile(r"\D")
 
 
 # --- normalization ------------------------------------------------------------------------
+
+
+def _coerce(node: Any, schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+    if "$ref" in schema:
+        return _coerce(node, defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    kinds = {s.get("type") for s in schema.get("anyOf", [schema])}
+    if isinstance(node, str) and kinds & {"number", "integer"}:
+        number = parse_number(node)
+        if number is not None and "integer" in kinds and number.is_integer():
+            return int(number)
+        return number if "number" in kinds else None
+    if isinstance(node, int | float) and not isinstance(node, bool) and "string" in kinds:
+        return str(node)
+    if isinstance(node, dict):
+        for option in schema.get("anyOf", [schema]):
+            if option.get("type") == "object" or "$ref" in option:
+                target = defs[option["$ref"].rsplit("/", 1)[-1]] if "$ref" in option else option
+                props = target.get("properties", {})
+                return {k: _coerce(v, props[k], defs) if k in props else v for k, v in node.items()}
+    if isinstance(node, list) and "array" in kinds:
+        items = next(s.get("items", {}) for s in schema.get("anyOf", [schema]) if "items" in s)
+        return [_coerce(v, items, defs) for v in node]
+    return node
+
+
+def coerce_types(doc_type: DocType, raw: dict[str, Any]) -> dict[str, Any]:
+    """Numbers written as text (``"24.816,00"``, ``"12 PCS"``) become numbers, numbers in
+    text fields become text; what cannot be read as a number becomes null, not an error."""
+    schema = values_model_for(doc_type).model_json_schema()
+    out: dict[str, Any] = _coerce(raw, schema, schema.get("$defs", {}))
+    return out
 
 
 def _norm_code(value: Any) -> Any:

@@ -103,3 +103,34 @@ def parse_date(value: str) -> date | None:
         except ValueError:
             continue
     return None
+
+
+_NUMBER_TOKEN = re.compile(r"[-+]?(?:\d[\d.,']*\d|\d)")
+_SPACE_GROUP = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?!\d))")
+
+
+def parse_number(text: str) -> float | None:
+    """``24.816,00`` / ``1,250.50`` / ``12 PCS`` / ``EUR 300`` -> a float; None if unclear.
+
+    The last of ``.`` and ``,`` is the decimal separator when both occur; a lone separator
+    that repeats (``1.250.000``) or a comma followed by exactly three digits (``1,250``)
+    groups thousands; a lone comma otherwise is a decimal comma (``56,40``). A text with
+    two numbers in it is unclear.
+    """
+    tokens = _NUMBER_TOKEN.findall(_SPACE_GROUP.sub("", text))
+    if len(tokens) != 1:
+        return None
+    token = tokens[0].replace("'", "")
+    if "." in token and "," in token:
+        decimal = "." if token.rfind(".") > token.rfind(",") else ","
+        thousands = "," if decimal == "." else "."
+        token = token.replace(thousands, "").replace(decimal, ".")
+    elif "," in token:
+        grouping = token.count(",") > 1 or len(token.rsplit(",", 1)[1]) == 3
+        token = token.replace(",", "") if grouping else token.replace(",", ".")
+    elif token.count(".") > 1:
+        token = token.replace(".", "")
+    try:
+        return float(token)
+    except ValueError:
+        return None
