@@ -21,12 +21,6 @@ documents_app = typer.Typer(help="List and inspect stored documents.", no_args_i
 FILES = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="files to read")
 
 
-def register(app: typer.Typer) -> None:
-    app.command("ingest")(ingest_cmd)
-    app.command("parse")(parse_cmd)
-    app.add_typer(documents_app, name="documents")
-
-
 def ingest_cmd(
     files: list[Path] = FILES,
     as_json: bool = typer.Option(False, "--json", help="print JSON Lines"),
