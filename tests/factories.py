@@ -123,11 +123,17 @@ def word_box(word: str, lines: tuple[str, ...] = KNOWN_LINES) -> tuple[float, fl
 
 
 def text_pdf(
-    pages: int = 1, lines: tuple[str, ...] = KNOWN_LINES, size: tuple[float, float] = SMALL_PAGE
+    pages: int = 1,
+    lines: tuple[str, ...] = KNOWN_LINES,
+    size: tuple[float, float] = SMALL_PAGE,
+    rotation: int = 0,
 ) -> bytes:
+    """Pages with a text layer; ``rotation`` sets each page's /Rotate (shown turned)."""
     doc = _new_pdf()
     for _ in range(pages):
-        draw_text_page(doc, lines, size)
+        page = draw_text_page(doc, lines, size)
+        if rotation:
+            page.set_rotation(rotation)
     data: bytes = doc.tobytes()
     return data
 

@@ -34,11 +34,7 @@ def test_text_layer_words_and_boxes(settings: Settings) -> None:
 
 
 def test_rotated_page_boxes_are_in_displayed_coordinates(settings: Settings) -> None:
-    import pymupdf
-
-    doc = pymupdf.open(stream=factories.text_pdf(), filetype="pdf")
-    doc[0].set_rotation(90)
-    parsed = parse_bytes(doc.tobytes())
+    parsed = parse_bytes(factories.text_pdf(rotation=90))
     page = parsed.pages[0]
     width, height = factories.SMALL_PAGE
     assert (page.width, page.height) == (height, width)
