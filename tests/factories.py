@@ -166,12 +166,22 @@ def _add_scan_page(doc: Any, image: Image.Image, dpi: int = SCAN_DPI) -> Any:
 
 
 def scanned_pdf(
-    rotate: int = 0, lines: tuple[str, ...] = KNOWN_LINES, pages: int = 1, dpi: int = SCAN_DPI
+    rotate: int = 0,
+    lines: tuple[str, ...] = KNOWN_LINES,
+    pages: int = 1,
+    dpi: int = SCAN_DPI,
+    page_rotation: int = 0,
 ) -> bytes:
-    """A PDF whose pages are images only (no text layer), as a scanner makes them."""
+    """A PDF whose pages are images only (no text layer), as a scanner makes them.
+
+    ``rotate`` turns the scan clockwise; ``page_rotation`` sets /Rotate so a viewer turns
+    the page (``rotate=270, page_rotation=90`` is a sideways scan that displays upright).
+    """
     doc = _new_pdf()
     for _ in range(pages):
-        _add_scan_page(doc, page_image(lines, rotate=rotate, dpi=dpi), dpi)
+        page = _add_scan_page(doc, page_image(lines, rotate=rotate, dpi=dpi), dpi)
+        if page_rotation:
+            page.set_rotation(page_rotation)
     data: bytes = doc.tobytes()
     return data
 

@@ -67,6 +67,14 @@ def test_scanned_pdf_recall_and_boxes_in_points(settings: Settings, rotate: int)
     _assert_near(_box_of(page, "Rotterdam"), expected, tolerance=4.0)
 
 
+def test_scan_turned_upright_by_page_rotate_reads_as_displayed(settings: Settings) -> None:
+    # Stored sideways, shown upright through /Rotate 90: no orientation pass is needed.
+    page = parse_bytes(factories.scanned_pdf(rotate=270, page_rotation=90)).pages[0]
+    assert page.method == "ocr" and page.rotation == 0 and recall(page) >= 0.95
+    assert (page.width, page.height) == pytest.approx(factories.SMALL_PAGE)
+    _assert_near(_box_of(page, "Rotterdam"), factories.word_box("Rotterdam"), tolerance=4.0)
+
+
 def test_mixed_pdf_uses_text_layer_then_ocr(settings: Settings) -> None:
     doc = parse_bytes(factories.mixed_pdf())
     assert [p.method for p in doc.pages] == ["text", "ocr"]
