@@ -292,9 +292,11 @@ def corrupt_scan_pdf(bad_page: int = 2, pages: int = 2) -> bytes:
 
 
 def many_pages_pdf(pages: int) -> bytes:
+    """``pages`` small pages, each with a one-line text layer (no OCR needed)."""
     doc = _new_pdf()
-    for _ in range(pages):
-        doc.new_page(width=100, height=100)
+    for number in range(1, pages + 1):
+        page = doc.new_page(width=200, height=100)
+        page.insert_text((10, 30), f"Packing list page {number} of {pages}", fontsize=9)
     data: bytes = doc.tobytes()
     return data
 
