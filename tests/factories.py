@@ -296,7 +296,8 @@ def many_pages_pdf(pages: int) -> bytes:
     doc = _new_pdf()
     for number in range(1, pages + 1):
         page = doc.new_page(width=200, height=100)
-        page.insert_text((10, 30), f"Packing list page {number} of {pages}", fontsize=9)
+        line = f"Packing list page {number} of {pages} for shipment 4711"
+        page.insert_text((10, 30), line, fontsize=9)
     data: bytes = doc.tobytes()
     return data
 
