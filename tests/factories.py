@@ -291,11 +291,13 @@ def corrupt_scan_pdf(bad_page: int = 2, pages: int = 2) -> bytes:
     return data
 
 
-def many_pages_pdf(pages: int) -> bytes:
-    """``pages`` small pages, each with a one-line text layer (no OCR needed)."""
+def many_pages_pdf(pages: int, blank: bool = False) -> bytes:
+    """``pages`` small pages, each with a one-line text layer (no OCR needed) or blank."""
     doc = _new_pdf()
     for number in range(1, pages + 1):
         page = doc.new_page(width=200, height=100)
+        if blank:
+            continue
         line = f"Packing list page {number} of {pages} for shipment 4711"
         page.insert_text((10, 30), line, fontsize=9)
     data: bytes = doc.tobytes()

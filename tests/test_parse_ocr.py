@@ -75,6 +75,12 @@ def test_scan_turned_upright_by_page_rotate_reads_as_displayed(settings: Setting
     _assert_near(_box_of(page, "Rotterdam"), factories.word_box("Rotterdam"), tolerance=4.0)
 
 
+def test_blank_page_is_an_empty_ocr_page(settings: Settings) -> None:
+    page = parse_bytes(factories.many_pages_pdf(1, blank=True)).pages[0]
+    assert page.method == "ocr" and page.text == "" and page.words == []
+    assert page.error is None and page.confidence is None
+
+
 def test_mixed_pdf_uses_text_layer_then_ocr(settings: Settings) -> None:
     doc = parse_bytes(factories.mixed_pdf())
     assert [p.method for p in doc.pages] == ["text", "ocr"]

@@ -20,6 +20,8 @@ from tools.parse.types import ParsedPage, Word
 
 # Fewer words than this also counts as "looks bad" (a sideways page often reads as noise).
 _MIN_WORDS = 5
+# Grey levels of spread below which a page image counts as blank.
+_FLAT = 16
 # PIL's transpose that turns an image clockwise by the key's degrees.
 _CLOCKWISE = {
     90: Image.Transpose.ROTATE_270,
@@ -50,6 +52,12 @@ def _looks_bad(words: list[TsvWord], threshold: float) -> bool:
     return sum(w.conf for w in words) / len(words) < threshold
 
 
+def _is_blank(image: Image.Image) -> bool:
+    """A page of one flat shade (an empty PDF page, a blank sheet) has nothing to read."""
+    low, high = image.convert("L").getextrema() if image.mode != "L" else image.getextrema()
+    return isinstance(low, int | float) and isinstance(high, int | float) and high - low < _FLAT
+
+
 def _mean(words: list[TsvWord]) -> float:
     return sum(w.conf for w in words) / len(words) if words else 0.0
 
@@ -76,9 +84,12 @@ def unrotate_box(
 def read_page(settings: OcrSettings, image: Image.Image, dpi: int | None) -> OcrResult:
     """OCR one page image, turning it first when it looks sideways or upside down."""
     width, height = image.size
+    if _is_blank(image):
+        return OcrResult(words=[], rotation=0, width=width, height=height)
     words = tesseract.recognise(settings, image, dpi)
     rotation = 0
-    if _looks_bad(words, settings.orientation_check_below):
+    # No words at all is a blank or unreadable page, not a turned one: OSD would fail too.
+    if words and _looks_bad(words, settings.orientation_check_below):
         turn = tesseract.detect_rotation(settings, image)
         if turn in _CLOCKWISE:
             turned = tesseract.recognise(settings, image.transpose(_CLOCKWISE[turn]), dpi)
