@@ -150,6 +150,13 @@ def test_damaged_scan_fails_only_that_page(settings: Settings) -> None:
     assert recall(doc.pages[0]) >= 0.95
 
 
+def test_ocr_timeout_fails_the_page_not_the_document(settings: Settings) -> None:
+    doc = parse_bytes(factories.mixed_pdf(), ocr=OcrSettings(timeout_s=0.01))
+    assert [p.method for p in doc.pages] == ["text", "failed"]
+    error = doc.pages[1].error
+    assert error is not None and error.code == "ocr_timeout"
+
+
 def test_missing_tesseract_names_the_packages(settings: Settings) -> None:
     ocr = OcrSettings(tesseract_cmd="/nonexistent/tesseract")
     with pytest.raises(DependencyMissing, match=r"apt-get install tesseract-ocr .*-nld"):
