@@ -291,6 +291,16 @@ def corrupt_scan_pdf(bad_page: int = 2, pages: int = 2) -> bytes:
     return data
 
 
+def corrupt_frame_tiff(bad_page: int = 2, pages: int = 2) -> bytes:
+    """A multi-page TIFF whose page ``bad_page`` has its LZW strip data overwritten."""
+    data = bytearray(tiff_multipage(pages))
+    image = Image.open(io.BytesIO(bytes(data)))
+    image.seek(bad_page - 1)
+    offset = int(image.tag_v2[273][0])  # StripOffsets
+    data[offset : offset + 3000] = b"\xff" * 3000
+    return bytes(data)
+
+
 def many_pages_pdf(pages: int, blank: bool = False) -> bytes:
     """``pages`` small pages, each with a one-line text layer (no OCR needed) or blank."""
     doc = _new_pdf()

@@ -150,6 +150,14 @@ def test_damaged_scan_fails_only_that_page(settings: Settings) -> None:
     assert recall(doc.pages[0]) >= 0.95
 
 
+def test_damaged_tiff_page_fails_only_that_page(settings: Settings) -> None:
+    doc = parse_bytes(factories.corrupt_frame_tiff(bad_page=2, pages=2))
+    assert [p.method for p in doc.pages] == ["ocr", "failed"]
+    error = doc.pages[1].error
+    assert error is not None and error.code == "corrupt_page"
+    assert recall(doc.pages[0]) >= 0.95
+
+
 def test_ocr_timeout_fails_the_page_not_the_document(settings: Settings) -> None:
     doc = parse_bytes(factories.mixed_pdf(), ocr=OcrSettings(timeout_s=0.01))
     assert [p.method for p in doc.pages] == ["text", "failed"]
