@@ -169,5 +169,7 @@ def test_missing_tesseract_names_the_packages(settings: Settings) -> None:
     ocr = OcrSettings(tesseract_cmd="/nonexistent/tesseract")
     with pytest.raises(DependencyMissing, match=r"apt-get install tesseract-ocr .*-nld"):
         parse_bytes(factories.scanned_pdf(), ocr=ocr)
+    with pytest.raises(DependencyMissing, match=r"missing: xyz; .*tesseract-ocr-xyz"):
+        parse_bytes(factories.scanned_pdf(), ocr=OcrSettings(languages="eng+xyz"))
     # A text-layer PDF needs no OCR and parses without it.
     assert parse_bytes(factories.text_pdf(), ocr=ocr).pages[0].method == "text"

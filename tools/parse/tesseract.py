@@ -102,7 +102,10 @@ def _scratch_dir() -> str | None:
 def _run(settings: OcrSettings, image: Image.Image, args: list[str]) -> str:
     with tempfile.TemporaryDirectory(prefix="shipdoc-ocr-", dir=_scratch_dir()) as tmp:
         path = os.path.join(tmp, "page.bmp")
-        image.save(path, format="BMP")
+        try:
+            image.save(path, format="BMP")
+        except OSError as exc:
+            raise PageFailure("ocr_failed", f"cannot write the page image for OCR: {exc}") from exc
         return _tesseract(settings, [path, "stdout", *args])
 
 
