@@ -104,7 +104,9 @@ class LlamaLocalModel:
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
         }
-        if request.tools and request.tool_choice != "none":
+        if request.tools:
+            # Sent even with tool_choice "none": the tools are part of the prompt's stable
+            # prefix, and an unchanged prefix is served from llama.cpp's cache.
             kwargs["tools"] = tools_to_wire(request.tools, "json_object")
             choice = tool_choice_to_wire(request)
             if choice == "required" and len(request.tools) == 1:

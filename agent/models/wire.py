@@ -93,10 +93,11 @@ def content_and_calls(
 ) -> tuple[str, list[ToolCall], list[str]]:
     """The reply's text and tool calls, recovering calls written into the text.
 
-    Only when tools were offered, no structured output was asked for, and the reply has no
-    proper ``tool_calls``. Returns (text, calls, parse errors).
+    Only when tools were offered and allowed, no structured output was asked for, and the
+    reply has no proper ``tool_calls``. Returns (text, calls, parse errors).
     """
-    if calls or not request.tools or request.json_schema is not None or not content:
+    offered = bool(request.tools) and request.tool_choice != "none"
+    if calls or not offered or request.json_schema is not None or not content:
         return content, calls, []
     parsed = parse_tool_calls(content)
     return parsed.text, parsed.tool_calls, parsed.errors
