@@ -25,6 +25,8 @@ from core.db import session_scope
 from core.errors import NotFound
 from core.migrate import ensure_current
 from core.models import AgentRun, Document, DocumentStatus, Page, Record
+from core.records import DocType, Provenance, values_model_for, values_to_record
+from core.records import Record as EnvelopeRecord
 from core.settings import AgentSettings, Settings, get_settings
 from tools.intake import parse_document
 from tools.provenance import PageText
@@ -61,11 +63,25 @@ class KbTariff:
 
 class RecordOut(BaseModel):
     record_id: int
-    doc_type: str
+    doc_type: DocType
     pages: list[int]
     status: str
     record: dict[str, Any]
     issues: list[dict[str, Any]] = Field(default_factory=list)
+    provenance: dict[str, Any] = Field(default_factory=dict)
+    confidence: dict[str, float] = Field(default_factory=dict)
+
+    def envelope(self) -> EnvelopeRecord:
+        """The record in the common envelope: every value with its provenance and confidence."""
+        values = values_model_for(self.doc_type).model_validate(self.record)
+        provenance = {k: Provenance.model_validate(v) for k, v in self.provenance.items()}
+        return values_to_record(
+            self.doc_type,
+            values,
+            pages=self.pages,
+            provenance=provenance,
+            confidence=self.confidence,
+        )
 
 
 class RunUsage(BaseModel):
@@ -144,6 +160,8 @@ def stored_outcome(settings: Settings, document_id: int, *, skipped: bool) -> Ex
                     status=r.status,
                     record=r.data,
                     issues=r.issues,
+                    provenance=r.provenance,
+                    confidence=r.confidence,
                 )
                 for r in records
             ],

@@ -31,7 +31,7 @@ def extract_cmd(
         False,
         "--json",
         help="print JSON Lines: one line per record with document id, doc type, status, "
-        "record, issues and usage",
+        "record (values with provenance and confidence), issues and usage",
     ),
     force: bool = typer.Option(False, "--force", help="run again on documents already done"),
 ) -> None:
@@ -83,7 +83,7 @@ def json_lines(path: Path, outcome: ExtractionOutcome) -> list[dict[str, Any]]:
             "pages": rec.pages,
             "doc_type": rec.doc_type,
             "status": rec.status,
-            "record": rec.record,
+            "record": rec.envelope().model_dump(mode="json"),
             "issues": rec.issues,
             "usage": usage,
         }
