@@ -52,6 +52,7 @@ class Row:
     doc_id: int
     sent: float
     upload_s: float = 0.0
+    resent: int = 0
     status: str = ""
     finished: float | None = None
     queued: float | None = None
@@ -156,13 +157,20 @@ def feed(stack: Stack, rate_per_h: float, seconds: float, tag: str) -> list[Row]
 
         def upload(n: int) -> Row:
             data = invoice_pdf(f"INV-{tag}-{n}")
+            files = [("files", (f"{tag}-{n}.pdf", data, "application/pdf"))]
             sent = time.time()
-            response = client.post(
-                "/v1/documents", files=[("files", (f"{tag}-{n}.pdf", data, "application/pdf"))]
-            )
+            for attempt in range(3):
+                # A keep-alive connection the server closed at the same moment resets; an
+                # upload is idempotent (same bytes, same document), so send it again.
+                try:
+                    response = client.post("/v1/documents", files=files)
+                    break
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
             response.raise_for_status()
             doc_id = response.json()["documents"][0]["document_id"]
-            return Row(doc_id=doc_id, sent=sent, upload_s=time.time() - sent)
+            return Row(doc_id=doc_id, sent=sent, upload_s=time.time() - sent, resent=attempt)
 
         futures = []
         start = time.monotonic()
@@ -235,6 +243,7 @@ def report(label: str, rate: float, rows: list[Row], sim_latency: float) -> dict
         outcomes[r.status] = outcomes.get(r.status, 0) + 1
     print(f"\n== {label}: {rate:,.0f} documents/hour, {len(rows)} uploaded ==")
     print(f"documents lost (no outcome)     {lost}")
+    print(f"uploads sent again (conn reset) {sum(r.resent for r in rows)}")
     print(f"outcomes                        {outcomes}")
     if not done:
         return {"lost": lost}
