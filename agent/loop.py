@@ -150,7 +150,10 @@ def _extract_window(
             + "\nReply again with only the corrected JSON object.",
         )
         messages = [*messages, Message(role="assistant", content=response.content), repair]
-        response = model.chat(request.model_copy(update={"messages": messages}))
+        # The repair is always schema-constrained: a model that wrote broken JSON once tends
+        # to write the same again, and one constrained request is cheaper than a failure.
+        constrained = {"messages": messages, "json_schema": output_type.model_json_schema()}
+        response = model.chat(request.model_copy(update=constrained))
         content = _coerced(ctx, response.content)
         errors = validation_errors(content, output_type)
         if errors:

@@ -121,6 +121,8 @@ def test_malformed_json_gets_one_repair_request(db: Settings) -> None:
     outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
     assert outcome.status == "extracted"
     assert "did not match the schema" in model.requests[1].messages[-1].content
+    assert model.requests[0].json_schema is None
+    assert model.requests[1].json_schema is not None
 
 
 def test_output_that_never_validates_fails_with_the_reason(db: Settings) -> None:
