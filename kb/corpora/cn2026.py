@@ -1,7 +1,8 @@
 """EU Combined Nomenclature 2026: 8-digit codes with English, German and French titles.
 
-One point per code; its passage carries the chain (code title, HS subheading, heading)
-in the three languages so a German or French goods description can match it.
+One point per code; its passage carries the code title and its subheading title (the
+heading when there is none) in the three languages, so that a German or French goods
+description can match it.
 """
 
 from __future__ import annotations
@@ -83,16 +84,19 @@ def chunks(data_dir: Path) -> list[Chunk]:
         hs4 = hs.get(entry.heading)
         heading = headings.get(entry.heading) or (hs4.title if hs4 else "")
         chapter = chapters.get(entry.chapter, "")
-        english = _dedupe([entry.title, sub, heading])
+        # The heading is left out when a subheading title exists: it is in the HS
+        # collection already, and shorter passages embed faster (~10k codes).
+        chain = (entry.title, sub) if sub else (entry.title, heading)
+        english = _dedupe(list(chain))
         parts = [". ".join(english)]
         titles = {"en": entry.title}
         for lang, table in translations.items():
-            local = _dedupe([table[t] for t in (entry.title, sub, heading) if t in table])
+            local = _dedupe([table[t] for t in chain if t in table])
             if local:
                 parts.append(". ".join(local))
             if entry.title in table:
                 titles[lang] = table[entry.title]
-        chain = [
+        path = [
             f"{entry.chapter} {chapter.capitalize()}",
             f"{entry.heading} {heading}",
             f"{entry.code[:6]} {sub}",
@@ -108,7 +112,7 @@ def chunks(data_dir: Path) -> list[Chunk]:
                     "titles": titles,
                     "level": 8,
                     "parents": [entry.chapter, entry.heading, entry.code[:6]],
-                    "path": chain,
+                    "path": path,
                     "section": entry.section,
                     "source": SOURCE,
                     "language": list(LANGUAGES),
