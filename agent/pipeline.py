@@ -9,6 +9,7 @@ an outcome on the document, its records and its runs.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -28,7 +29,7 @@ from core.models import AgentRun, Document, DocumentStatus, Page, Record
 from core.records import DocType, Provenance, values_model_for, values_to_record
 from core.records import Record as EnvelopeRecord
 from core.settings import AgentSettings, Settings, get_settings
-from tools.intake import parse_document
+from tools.intake import IngestResult, ingest_path, parse_document
 from tools.provenance import PageText
 from tools.tariff import hs_code_exists, lookup_tariff
 from tools.validate import Issue
@@ -329,3 +330,19 @@ def _drop_stale_records(settings: Settings, document_id: int, firsts: set[int]) 
                 Record.document_id == document_id, Record.page_first.not_in(firsts)
             )
         )
+
+
+def extract_file(
+    path: Path,
+    *,
+    settings: Settings | None = None,
+    model: ChatModel | None = None,
+    force: bool = False,
+) -> tuple[IngestResult, ExtractionOutcome | None]:
+    """Ingest ``path`` and extract it; no outcome when intake rejected the file."""
+    settings = settings or get_settings()
+    ingested = ingest_path(path, settings=settings)
+    if ingested.status == DocumentStatus.REJECTED:
+        return ingested, None
+    outcome = extract_document(ingested.document_id, settings=settings, model=model, force=force)
+    return ingested, outcome

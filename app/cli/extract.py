@@ -11,10 +11,9 @@ import typer
 
 from agent.models import build_model
 from agent.models.base import ChatModel
-from agent.pipeline import ExtractionOutcome, RecordOut, extract_document
-from core.models import DocumentStatus
+from agent.pipeline import ExtractionOutcome, RecordOut, extract_file
 from core.settings import get_settings
-from tools.intake import IngestResult, ingest_path
+from tools.intake import IngestResult
 
 EXIT_BAD_INPUT = 2
 
@@ -44,15 +43,12 @@ def extract_cmd(
     model: ChatModel | None = None
     rejected = 0
     for path in files:
-        ingested = ingest_path(path, settings=settings)
-        if ingested.status == DocumentStatus.REJECTED:
+        model = model or build_model(settings)
+        ingested, outcome = extract_file(path, settings=settings, model=model, force=force)
+        if outcome is None:
             rejected += 1
             _print_rejected(path, ingested, as_json)
             continue
-        model = model or build_model(settings)
-        outcome = extract_document(
-            ingested.document_id, settings=settings, model=model, force=force
-        )
         _print_outcome(path, outcome, as_json)
     if rejected:
         sys.exit(EXIT_BAD_INPUT)
@@ -96,14 +92,18 @@ def _print_outcome(path: Path, outcome: ExtractionOutcome, as_json: bool) -> Non
         for line in json_lines(path, outcome):
             typer.echo(json.dumps(line, ensure_ascii=False))
         return
+    typer.echo(render_outcome(path, outcome))
+
+
+def render_outcome(path: Path, outcome: ExtractionOutcome) -> str:
+    """The human-readable form: one header line, then each record's values and issues."""
     u = outcome.usage
     done = "already extracted" if outcome.skipped else f"{u.latency_s:.1f} s"
-    typer.echo(
+    head = (
         f"{path}: document {outcome.document_id}, {outcome.status} "
         f"({u.requests} model requests, {u.prompt_tokens}+{u.completion_tokens} tokens, {done})"
     )
-    for rec in outcome.records:
-        typer.echo(_record_text(rec))
+    return "\n".join([head, *(_record_text(rec) for rec in outcome.records)])
 
 
 def _scalar_lines(data: dict[str, Any], prefix: str = "") -> list[str]:
