@@ -74,6 +74,8 @@ class Metered:
     inner: ChatModel
     limits: AgentSettings
     clock: Callable[[], float] = time.monotonic
+    # Each request's own limit (the model settings' timeout), capped by the run's remaining time.
+    request_timeout_s: float = 120.0
     started: float = -1.0
     requests: int = 0
     usage: Usage = field(default_factory=Usage)
@@ -105,9 +107,9 @@ class Metered:
     def chat(self, request: ChatRequest) -> ChatResponse:
         self.check()
         remaining = self.remaining_s()
-        shortened = remaining < request.timeout_s
-        if shortened:
-            request = request.model_copy(update={"timeout_s": remaining})
+        shortened = remaining < self.request_timeout_s
+        timeout = remaining if shortened else self.request_timeout_s
+        request = request.model_copy(update={"timeout_s": timeout})
         self.requests += 1
         try:
             response = self.inner.chat(request)
@@ -271,9 +273,10 @@ def run_extraction(
     limits: AgentSettings,
     *,
     clock: Callable[[], float] = time.monotonic,
+    request_timeout_s: float = 120.0,
 ) -> RunResult:
     """Extract, validate, repair if needed, write back; always returns a recorded outcome."""
-    metered = Metered(model, limits, clock)
+    metered = Metered(model, limits, clock, request_timeout_s)
     logs: list[ToolCallLog] = []
     reason: str | None = None
     values: dict[str, Any] | None = None

@@ -237,7 +237,9 @@ def _run_group(
         candidates=render_candidates(tariff_candidates(group.pages, tariff)),
     )
     try:
-        result = run_extraction(model, ctx, agent_limits(settings))
+        result = run_extraction(
+            model, ctx, agent_limits(settings), request_timeout_s=settings.model.timeout_s
+        )
     except ModelError as exc:
         _finish(settings, run_id, RunTotals(outcome="failed", error=str(exc)), [])
         raise
