@@ -52,7 +52,7 @@ def service_env(settings: Settings) -> dict[str, str]:
             "SHIPDOC_MODEL__NAME": m.name,
             "SHIPDOC_MODEL__RETRIES": str(m.retries),
             "SHIPDOC_MODEL__TIMEOUT_S": str(m.timeout_s),
-            "SHIPDOC_KB__QDRANT_PATH": str(settings.var_dir / "qdrant"),
+            "SHIPDOC_KB__QDRANT_PATH": str(settings.kb.qdrant_path or settings.var_dir / "qdrant"),
             "PYTHONUNBUFFERED": "1",
         }
     )

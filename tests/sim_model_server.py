@@ -13,7 +13,8 @@ waits ``latency`` seconds, then answers like a well-behaved model:
   sources of its context.
 
 ``POST /control`` changes latency and failures at run time (``{"latency": 2.0,
-"fail_status": 503, "fail_count": 3}``; ``fail_count`` -1 fails forever); ``GET /stats``
+"chat_latency": 0.1, "fail_status": 503, "fail_count": 3}``; ``chat_latency`` applies to
+requests without schema or tools; ``fail_count`` -1 fails forever); ``GET /stats``
 reports requests served and seconds spent "thinking".
 """
 
@@ -97,13 +98,15 @@ class Behaviour:
     def __init__(self, latency: float) -> None:
         self.lock = threading.Lock()
         self.latency = latency
+        # Latency of plain chat requests (no schema, no tools); None: ``latency``.
+        self.chat_latency: float | None = None
         self.fail_status = 503
         self.fail_count = 0
         self.requests = 0
         self.failures = 0
         self.model_seconds = 0.0
 
-    def take(self) -> tuple[float, int | None]:
+    def take(self, body: dict[str, Any]) -> tuple[float, int | None]:
         """This request's latency and, if it is to fail, its status."""
         with self.lock:
             self.requests += 1
@@ -113,8 +116,12 @@ class Behaviour:
                 self.failures += 1
                 if self.fail_count > 0:
                     self.fail_count -= 1
-            self.model_seconds += self.latency
-            return self.latency, fail
+            plain = not body.get("response_format") and not body.get("tools")
+            latency = self.latency
+            if plain and self.chat_latency is not None:
+                latency = self.chat_latency
+            self.model_seconds += latency
+            return latency, fail
 
 
 def _text(messages: list[dict[str, Any]]) -> str:
@@ -217,7 +224,7 @@ def make_handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
             body = self._body()
             if self.path == "/control":
                 with behaviour.lock:
-                    for key in ("latency", "fail_status", "fail_count"):
+                    for key in ("latency", "chat_latency", "fail_status", "fail_count"):
                         if key in body:
                             setattr(behaviour, key, body[key])
                 self._send(200, {"ok": True})
@@ -225,7 +232,7 @@ def make_handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
             if not self.path.endswith("/chat/completions"):
                 self._send(404, {"error": {"message": "not found"}})
                 return
-            latency, fail = behaviour.take()
+            latency, fail = behaviour.take(body)
             time.sleep(latency)
             if fail is not None:
                 self._send(fail, {"error": {"message": "simulated failure", "type": "server"}})

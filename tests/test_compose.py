@@ -131,8 +131,10 @@ def test_each_worker_serves_one_queue_and_all_queues_are_served(compose: dict[st
         command = service.get("command")
         if not command or command[0] != "shipdoc":
             continue
-        sub = click_app.commands[command[1]]  # type: ignore[attr-defined]
-        ctx = sub.make_context(command[1], list(command[2:]))  # the CLI accepts the arguments
+        root = click_app.make_context("shipdoc", list(command[1:]))
+        sub = click_app.get_command(root, command[1])  # type: ignore[attr-defined]
+        assert sub is not None, command
+        ctx = sub.make_context(command[1], list(command[2:]), parent=root)  # args accepted
         if name.startswith("worker-"):
             served.append(ctx.params["queues"])
     assert sorted(served) == sorted(QUEUES)

@@ -4,6 +4,7 @@ SIGKILL mid-task, and a failing model endpoint."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,9 @@ from core.auth import create_key
 from core.db import session_scope
 from core.models import AgentRun, Job, Record, Role
 from core.settings import Settings
+from kb.index import close_local_clients
+from kb.ingest import ingest
+from kb.search import get_kb
 from tests.service_harness import WorkerProcess, auth, wait_for
 from tests.sim_model_server import SimServer, invoice_pdf
 
@@ -176,3 +180,55 @@ def test_a_failing_model_endpoint_is_retried_then_the_document_fails_with_the_re
     assert doc["status"] == "extracted" and doc["error_code"] is None
     assert doc["job"]["attempts"] == 1
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_failed"
+
+
+HOLD = """# Procedure: customs hold
+
+## When a container is held
+
+Keep the container in the bonded area. Notify the customs broker within 2 hours and
+send the commercial invoice and packing list.
+"""
+
+
+def test_chat_is_answered_by_the_interactive_pool_while_extraction_is_busy(
+    service_settings: Settings, sim: SimServer, token: str, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "procedure-customs-hold.md").write_text(HOLD)
+    kb = service_settings.kb.model_copy(
+        update={"docs_dir": docs, "qdrant_path": service_settings.var_dir / "qdrant"}
+    )
+    settings = service_settings.model_copy(update={"kb": kb})
+    question = "What do we do when customs holds a container?"
+    ingest(settings, "docs")
+    [top] = get_kb(settings).search_docs(question, top=1)
+    close_local_clients()  # Qdrant local mode: the interactive worker opens it next
+    sim.behaviour.latency = 60.0  # extraction requests hang in the model ...
+    sim.behaviour.chat_latency = 0.05  # ... chat requests do not
+    # Qdrant local mode admits one process per folder (production runs a Qdrant server):
+    # the extraction worker gets its own, empty one (its tariff lookups find nothing).
+    own = kb.model_copy(update={"qdrant_path": tmp_path / "qdrant-extract"})
+    extract_settings = settings.model_copy(update={"kb": own})
+    extract = WorkerProcess(extract_settings, tmp_path / "extract.log", queues="extract")
+    interactive = WorkerProcess(settings, tmp_path / "interactive.log", queues="interactive")
+    try:
+        extract.wait_ready()
+        interactive.wait_ready()
+        with TestClient(create_app(settings)) as client:
+            doc_id = _upload(client, token, "inv.pdf", invoice_pdf("INV-5001"))["document_id"]
+            wait_for(lambda: sim.behaviour.requests >= 1, 60, "the extraction's model request")
+            response = client.post("/v1/chat", json={"question": question}, headers=auth(token))
+            busy = client.get(f"/v1/documents/{doc_id}", headers=auth(token)).json()
+    finally:
+        extract.kill()
+        interactive.stop()
+    assert response.status_code == 200, response.text
+    blocks = [b for b in response.text.strip().split("\n\n") if b]
+    assert blocks[0].startswith("event: sources") and blocks[-1].startswith("event: done")
+    done = json.loads(blocks[-1].split("data: ", 1)[1])
+    assert [c["id"] for c in done["citations"]] == [top.chunk_id]
+    assert f"[chunk:{top.chunk_id}]" in done["answer"]
+    assert "Notify the customs broker" in done["citations"][0]["text"]
+    assert busy["status"] not in FINAL  # the extraction was still in the model

@@ -17,11 +17,6 @@ from core.settings import Settings, get_settings
 QUEUES_HELP = "comma-separated queues: extract, interactive, kb; one pool per queue"
 
 
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve_cmd)
-    app.command("worker")(worker_cmd)
-
-
 def serve_cmd(
     host: str = typer.Option(None, help="bind address (default SHIPDOC_SERVICE__HOST)"),
     port: int = typer.Option(None, help="port (default SHIPDOC_SERVICE__PORT)"),
