@@ -60,7 +60,9 @@ CUES: dict[DocType, tuple[str, ...]] = {
     "customs_declaration": ("mrn", "declarant", "procedure", "commodity code", "customs value"),
 }
 _HEAD_LINES = 8
-_PAGE_ONE = re.compile(r"\bpage\s+1\s*(?:of|/)\s*\d+", re.IGNORECASE)
+_PAGE_ONE = re.compile(
+    r"\b(?:page|seite|pagina|blad)\s+1\s*(?:of|von|de|van|/)\s*\d+", re.IGNORECASE
+)
 
 
 @dataclass

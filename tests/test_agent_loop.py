@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from agent.classify import split_groups
 from agent.loop import run_extraction
 from agent.models.base import ChatRequest, ChatResponse, ModelUnavailable
 from agent.models.scripted import ScriptedModel
@@ -299,3 +300,11 @@ def test_schema_constrained_output_except_for_the_in_process_backend(db: Setting
     extract_document(doc_id, settings=local, model=model)
     assert model.requests[0].json_schema is None
     assert '"invoice_number":"text"' in model.requests[0].messages[0].content
+
+
+def test_page_one_markers_split_a_file_into_documents() -> None:
+    first = "Rechnung RE-1\nSeite 1 / 2\nPos Menge Betrag"
+    second = "Pos 2 Menge Betrag\nSeite 2 / 2"
+    third = "Factuur F-9\nPagina 1 / 1"
+    pages = [PageText(number=i + 1, text=t) for i, t in enumerate([first, second, third])]
+    assert [[p.number for p in g] for g in split_groups(pages)] == [[1, 2], [3]]
