@@ -42,6 +42,8 @@ QUESTION = "What do we do when customs holds a container?"
 def _parse_sse(text: str) -> list[tuple[str, dict[str, Any]]]:
     events = []
     for block in text.strip().split("\n\n"):
+        if block.startswith(":"):  # a keep-alive comment while the model works
+            continue
         lines = dict(line.split(": ", 1) for line in block.splitlines())
         events.append((lines["event"], json.loads(lines["data"])))
     return events

@@ -173,3 +173,12 @@ def test_work_queued_before_a_restart_is_taken_up_by_the_next_process(
     with TestClient(create_app(app_settings)) as client:
         doc = wait_for(lambda: _final(client, token, stored.document_id), 60, "the resumed job")
     assert doc["status"] == "extracted" and doc["job"]["attempts"] == 1
+
+
+def test_a_body_over_every_limit_is_refused_before_it_is_read(
+    client: TestClient, token: str
+) -> None:
+    response = _post(client, token, ("huge.pdf", b"%PDF-1.4\n" + b"0" * 400_000))
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+    assert client.get("/v1/documents", headers=auth(token)).json()["total"] == 0

@@ -34,7 +34,8 @@ class ChatIn(BaseModel):
     stream: bool = Field(default=True, description="false: one JSON body instead of SSE")
 
 
-def _events(state: ServiceState, stream_id: str) -> Iterator[dict[str, Any]]:
+def _events(state: ServiceState, stream_id: str) -> Iterator[dict[str, Any] | None]:
+    """The task's events; None every ``POLL_S`` seconds without one (a keep-alive)."""
     deadline = time.monotonic() + state.settings.model.timeout_s + 60
     while True:
         left = deadline - time.monotonic()
@@ -42,15 +43,16 @@ def _events(state: ServiceState, stream_id: str) -> Iterator[dict[str, Any]]:
             yield {"event": "error", "code": "timeout", "message": "no answer in time"}
             return
         event = state.dispatcher.streams.next_event(stream_id, min(POLL_S, left))
-        if event is None:
-            continue
         yield event
-        if event.get("event") in END_EVENTS:
+        if event is not None and event.get("event") in END_EVENTS:
             return
 
 
-def _sse(events: Iterator[dict[str, Any]]) -> Iterator[str]:
+def _sse(events: Iterator[dict[str, Any] | None]) -> Iterator[str]:
     for event in events:
+        if event is None:
+            yield ": waiting for the model\n\n"  # an SSE comment keeps proxies from timing out
+            continue
         name = str(event.get("event", "message"))
         payload = {k: v for k, v in event.items() if k != "event"}
         yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
@@ -82,6 +84,8 @@ async def chat(request: ChatIn, state: State, principal: Chatter) -> Any:
 def _collect(state: ServiceState, job: ChatJob) -> JSONResponse:
     sources: list[Any] = []
     for event in _events(state, job.stream_id):
+        if event is None:
+            continue
         if event["event"] == "sources":
             sources = event["sources"]
         elif event["event"] == "done":

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 
 from app.api import chat, documents, health, kb, keys, metrics, records, review
 from app.api.deps import ServiceState
-from app.api.errors import install
+from app.api.errors import body, install
 from app.api.ratelimit import make_rate_limiter
 from core.migrate import ensure_current
 from core.settings import Settings, get_settings
@@ -47,6 +48,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     install(app)
+
+    # Starlette spools a multipart body to disk before any route sees it: refuse one that
+    # announces more than the upload limits allow before it is read.
+    max_body = settings.service.max_files_per_upload * (settings.limits.max_file_bytes + 64_000)
+
+    @app.middleware("http")
+    async def limit_upload_size(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length", "")
+        if request.method == "POST" and length.isdigit() and int(length) > max_body:
+            message = f"the request body of {length} bytes is over the limit of {max_body}"
+            return JSONResponse(body("request_too_large", message), 413)
+        return await call_next(request)
+
     for module in (documents, records, review, chat, kb, keys, health, metrics):
         app.include_router(module.router)
     return app
