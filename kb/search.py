@@ -11,9 +11,10 @@ from core.settings import Settings
 from kb import index, sparse
 from kb.embedders import Embedder, make_embedder
 from kb.errors import BadQuery
+from kb.rewrite import rewrite as rewrite_query
 
 MAX_QUERY_CHARS = 2000
-MAX_TOP = 100
+MAX_TOP = 200
 LEVELS = {"hs2022": (2, 4, 6), "cn2026": (8,), "docs": (0,)}
 
 
@@ -71,15 +72,25 @@ class KnowledgeBase:
         level: int | None = None,
         language: str | None = None,
         mode: index.Mode = "hybrid",
+        dense_vector: list[float] | None = None,
+        rewrite: bool = True,
     ) -> list[Any]:
+        """Scored Qdrant points; ``dense_vector`` reuses a query embedding (``embed_query``).
+
+        Tariff queries are rewritten (trade jargon -> tariff words, ``kb/rewrite.py``)
+        unless ``rewrite`` is False."""
         query = _validated(text, top)
+        if rewrite and corpus != "docs":
+            query = rewrite_query(query)
         if level is not None and level not in LEVELS[corpus if corpus in LEVELS else "hs2022"]:
             raise BadQuery(
                 f"unknown level {level} for {corpus}; expected one of "
                 f"{', '.join(str(v) for v in LEVELS.get(corpus, ()))}"
             )
         name = self.collection(corpus)
-        dense = None if mode == "sparse" else self.embedder.embed_queries([query])[0]
+        dense = None
+        if mode != "sparse":
+            dense = dense_vector or self.embedder.embed_queries([query])[0].tolist()
         lexical = None if mode == "dense" else sparse.query_vector(query)
         if lexical is not None and sparse.is_empty(lexical):
             if mode == "sparse":
@@ -88,12 +99,20 @@ class KnowledgeBase:
         return index.query(
             index.open_client(self.settings),
             name,
-            dense=None if dense is None else dense.tolist(),
+            dense=dense,
             sparse=lexical,
             mode=mode,
             limit=top,
             flt=index.build_filter(level=level, language=language),
         )
+
+    def embed_query(self, text: str, *, rewrite: bool = True) -> list[float]:
+        """A tariff query's dense vector, to reuse across several collections."""
+        query = _validated(text, 1)
+        if rewrite:
+            query = rewrite_query(query)
+        vector: list[float] = self.embedder.embed_queries([query])[0].tolist()
+        return vector
 
     def search(
         self,
@@ -104,8 +123,17 @@ class KnowledgeBase:
         level: int | None = None,
         language: str | None = None,
         mode: index.Mode = "hybrid",
+        rewrite: bool = True,
     ) -> list[Hit]:
-        found = self.points(text, corpus=corpus, top=top, level=level, language=language, mode=mode)
+        found = self.points(
+            text,
+            corpus=corpus,
+            top=top,
+            level=level,
+            language=language,
+            mode=mode,
+            rewrite=rewrite,
+        )
         return [
             Hit(
                 code=str(p.payload["code"]),

@@ -123,3 +123,19 @@ def test_stats_counts_points_per_level(
     out = capsys.readouterr().out
     assert "shipdoc_hs2022: " in out and "level 6: " in out
     assert "shipdoc_cn2026: missing" in out
+
+
+def test_trade_jargon_is_rewritten_into_tariff_words_for_tariff_search(
+    small_kb: Settings,
+) -> None:
+    from kb.rewrite import rewrite
+
+    assert (
+        rewrite("Mountain BIKES, alu frames") == "Mountain BIKES, alu frames; bicycles; aluminium"
+    )
+    assert rewrite("Vélos de route") == "Vélos de route; bicycles"
+    assert rewrite("bikers' jackets") == "bikers' jackets"  # whole words only
+    kb = KnowledgeBase(small_kb)
+    raw = kb.search("mtb", level=6, top=3, rewrite=False)
+    assert kb.search("mtb", level=6, top=3)[0].code == "871200"
+    assert [h.code for h in raw][:1] != ["871200"]

@@ -1,20 +1,19 @@
 """Tariff lookup for the agent: ranked HS6 candidates with their chapter > heading path.
 
-``lookup_tariff`` fuses several retrievals (reciprocal-rank style): HS2022 subheadings
-directly, their headings and chapters (a strong heading lifts all of its subheadings,
-the "chapter-level context" that lets an entry titled "Other" be found), and the EU CN
-2026 codes with German and French titles (mapped back to their HS6), so a description in
-another language still reaches the right code. ``hs_code_exists`` reads the tariff tables
+``lookup_tariff`` fuses three retrievals: HS2022 subheadings (dense; each passage carries
+its heading and chapter, so an entry titled "Other" is still findable), and the EU CN
+2026 codes under each subheading, dense and lexical, whose English, German and French
+titles add vocabulary and languages the HS titles lack. ``hs_code_exists`` reads the tariff tables
 directly and needs no embedder.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -25,14 +24,15 @@ from kb.corpora.hs2022 import load_table
 from kb.ingest import data_dir
 from kb.search import MAX_QUERY_CHARS, get_kb
 
-# Fusion weights (reciprocal rank, k=_K), measured on evals/golden/retrieval.jsonl.
-_K = 10.0
-_W_SUBHEADING = 1.0
-_W_HEADING = 0.6
-_W_CHAPTER = 0.2
-_W_CN = 0.8
-_DEPTH_HS = 60
-_DEPTH_CN = 40
+# Score fusion, measured on evals/golden/retrieval.jsonl (docs/kb.md, "Quality"):
+# HS6 dense cosine + _W_CN_DENSE * best dense cosine among its CN codes
+# + _W_CN_SPARSE * best normalised lexical score among its CN codes (DE/FR titles).
+# Adding heading/chapter scores or HS lexical scores lowered recall: the HS6 passages
+# already carry their parents' titles.
+_W_CN_DENSE = 1.0
+_W_CN_SPARSE = 0.05
+_DEPTH_HS = 200
+_DEPTH_CN = 200
 
 
 class LookupTariffArgs(BaseModel):
@@ -82,6 +82,7 @@ def lookup_tariff(
     top_k: int = 10,
     *,
     settings: Settings | None = None,
+    rewrite: bool = True,
 ) -> list[TariffCandidate]:
     """Ranked HS2022 subheading candidates for a goods description.
 
@@ -90,7 +91,7 @@ def lookup_tariff(
     """
     args = LookupTariffArgs(description=description, origin=origin, top_k=top_k)
     settings = settings or get_settings()
-    scores = fused_scores(args.description, settings)
+    scores = fused_scores(args.description, settings, rewrite=rewrite)
     table = load_table(data_dir(settings))
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[: args.top_k]
     return [
@@ -107,41 +108,65 @@ def lookup_tariff(
     ]
 
 
-def fused_scores(description: str, settings: Settings) -> dict[str, float]:
-    """HS6 code -> fused score from subheading, heading, chapter and CN evidence."""
+def fused_scores(description: str, settings: Settings, *, rewrite: bool = True) -> dict[str, float]:
+    """HS6 code -> fused score of the HS subheading and its EU CN codes."""
     kb = get_kb(settings)
     table = load_table(data_dir(settings))
-    children = _children(data_dir(settings))
-    scores: dict[str, float] = defaultdict(float)
-    for rank, point in enumerate(kb.points(description, corpus="hs2022", top=_DEPTH_HS)):
-        code = str(point.payload["code"])
-        level = int(point.payload["level"])
-        if level == 6:
-            scores[code] += _W_SUBHEADING / (_K + rank)
-        else:
-            weight = _W_HEADING if level == 4 else _W_CHAPTER
-            for child in children.get(code, ()):
-                scores[child] += weight / (_K + rank)
-    if index.exists(index.open_client(settings), index.collection_name(settings.kb, "cn2026")):
-        seen: set[str] = set()
-        for rank, point in enumerate(kb.points(description, corpus="cn2026", top=_DEPTH_CN)):
-            hs6 = str(point.payload["code"])[:6]
-            if hs6 in table.entries and hs6 not in seen:
-                seen.add(hs6)
-                scores[hs6] += _W_CN / (_K + rank)
+    vector = kb.embed_query(description, rewrite=rewrite)
+    hs_dense: dict[str, float] = {}
+    for point in kb.points(
+        description,
+        corpus="hs2022",
+        top=_DEPTH_HS,
+        mode="dense",
+        dense_vector=vector,
+        rewrite=rewrite,
+    ):
+        if int(point.payload["level"]) == 6:
+            hs_dense[str(point.payload["code"])] = float(point.score)
+    if not hs_dense:
+        return {}
+    floor = min(hs_dense.values())
+    if not index.exists(index.open_client(settings), index.collection_name(settings.kb, "cn2026")):
+        return hs_dense
+    cn_dense = _best_per_hs6(
+        kb.points(
+            description,
+            corpus="cn2026",
+            top=_DEPTH_CN,
+            mode="dense",
+            dense_vector=vector,
+            rewrite=rewrite,
+        )
+    )
+    cn_sparse = _best_per_hs6(
+        kb.points(description, corpus="cn2026", top=_DEPTH_CN, mode="sparse", rewrite=rewrite)
+    )
+    top_sparse = max(cn_sparse.values(), default=0.0) or 1.0
+    cn_floor = min(cn_dense.values(), default=floor)
+    has_cn = _hs6_with_cn(data_dir(settings))
+    scores: dict[str, float] = {}
+    for code in set(hs_dense) | set(cn_dense) | set(cn_sparse):
+        if code not in table.entries:
+            continue
+        own = hs_dense.get(code, floor)
+        # codes without CN children (rare) count their own score twice, as in the measurement
+        cn = cn_dense.get(code, cn_floor if code in has_cn else own)
+        scores[code] = own + _W_CN_DENSE * cn + _W_CN_SPARSE * cn_sparse.get(code, 0.0) / top_sparse
     return scores
 
 
+def _best_per_hs6(points: list[Any]) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for point in points:
+        hs6 = str(point.payload["code"])[:6]
+        best[hs6] = max(best.get(hs6, float("-inf")), float(point.score))
+    return best
+
+
 @lru_cache(maxsize=4)
-def _children(folder: Path) -> dict[str, tuple[str, ...]]:
-    """Chapter or heading code -> its HS6 subheadings."""
-    table = load_table(folder)
-    out: dict[str, list[str]] = defaultdict(list)
-    for entry in table.entries.values():
-        if entry.level == 6:
-            for ancestor in table.chain(entry.code)[:-1]:
-                out[ancestor.code].append(entry.code)
-    return {k: tuple(v) for k, v in out.items()}
+def _hs6_with_cn(folder: Path) -> frozenset[str]:
+    return frozenset(code[:6] for code in load_codes(folder))
 
 
 def hs_code_exists(code: str, *, settings: Settings | None = None) -> bool:
@@ -160,28 +185,42 @@ def hs_code_exists(code: str, *, settings: Settings | None = None) -> bool:
     return False
 
 
-def _kb_lookup(mode: index.Mode) -> Callable[[], Callable[[str], list[str]]]:
+def _kb_lookup(mode: index.Mode, rewrite: bool = True) -> Callable[[], Callable[[str], list[str]]]:
     def factory() -> Callable[[str], list[str]]:
         kb = get_kb(get_settings())
 
         def lookup(text: str) -> list[str]:
-            return [h.code for h in kb.search(text, level=6, top=10, mode=mode)]
+            hits = kb.search(text, level=6, top=10, mode=mode, rewrite=rewrite)
+            return [h.code for h in hits]
 
         return lookup
 
     return factory
 
 
-def _fused_lookup() -> Callable[[str], list[str]]:
-    settings = get_settings()
-    return lambda text: [c.code for c in lookup_tariff(text, top_k=10, settings=settings)]
+def _fused_lookup(rewrite: bool) -> Callable[[], Callable[[str], list[str]]]:
+    def factory() -> Callable[[str], list[str]]:
+        settings = get_settings()
+
+        def lookup(text: str) -> list[str]:
+            found = lookup_tariff(text, top_k=10, settings=settings, rewrite=rewrite)
+            return [c.code for c in found]
+
+        return lookup
+
+    return factory
 
 
 # Picked up by evals/retrieval.py (``shipdoc eval retrieval --lookup NAME``): plain
-# collection searches at HS6 (dense, sparse, hybrid) and the fused tool lookup.
+# collection searches at HS6 (dense, sparse, hybrid) and the fused tool lookup, each with
+# query rewriting; ``-raw`` variants without it, to measure what rewriting adds.
 RETRIEVAL_LOOKUPS: dict[str, Callable[[], Callable[[str], list[str]]]] = {
     "dense": _kb_lookup("dense"),
     "sparse": _kb_lookup("sparse"),
     "hybrid": _kb_lookup("hybrid"),
-    "tariff": _fused_lookup,
+    "tariff": _fused_lookup(rewrite=True),
+    "dense-raw": _kb_lookup("dense", rewrite=False),
+    "sparse-raw": _kb_lookup("sparse", rewrite=False),
+    "hybrid-raw": _kb_lookup("hybrid", rewrite=False),
+    "tariff-raw": _fused_lookup(rewrite=False),
 }

@@ -54,7 +54,7 @@ def ingest_cmd(
 @app.command()
 def search(
     query: str = typer.Argument(..., help="goods description or question"),
-    top: int = typer.Option(10, "--top", help="number of results (1-100)"),
+    top: int = typer.Option(10, "--top", help="number of results (1-200)"),
     level: int | None = typer.Option(None, "--level", help="HS level: 2, 4 or 6 (CN: 8)"),
     source: str = typer.Option("hs2022", "--source", help="hs2022, cn2026 or docs"),
     language: str | None = typer.Option(None, "--language", help="payload language, e.g. de"),
