@@ -285,6 +285,7 @@ def run_extraction(
         normalized = normalize(ctx.target.doc_type, values)
         issues = validate(ctx.target.doc_type, normalized, hs_exists=ctx.hs_exists()).errors
         if issues and limits.repair:
+            ctx.base_record = values
             _Repair(metered, ctx, limits, logs).run(values, issues)
         else:
             _write(ctx, values, logs)

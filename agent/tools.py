@@ -56,6 +56,8 @@ class ToolContext:
     extra_issues: list[Issue] = field(default_factory=list)
     # Precomputed tariff candidates (agent/candidates), rendered for the prompt.
     candidates: str = ""
+    # The first extraction; a repair's record is laid over it, and kept only if better.
+    base_record: dict[str, Any] | None = None
 
     def hs_exists(self) -> Callable[[str], bool] | None:
         return self.tariff.exists if self.tariff is not None else None
@@ -95,8 +97,24 @@ def _lookup_tariff(ctx: ToolContext, args: LookupTariffArgs) -> Any:
     return [o.model_dump() for o in options]
 
 
+def overlay(base: Any, patch: Any) -> Any:
+    """``patch`` laid over ``base``: what the patch leaves empty keeps the base's value."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        return {k: overlay(base.get(k), patch.get(k)) for k in {**base, **patch}}
+    if patch is None or patch == "" or patch == []:
+        return base
+    return patch
+
+
+def _error_count(ctx: ToolContext, record: dict[str, Any]) -> int:
+    values = normalize(ctx.target.doc_type, record)
+    return len(validate(ctx.target.doc_type, values, hs_exists=ctx.hs_exists()).errors)
+
+
 def _checked_record(ctx: ToolContext, record: dict[str, Any]) -> dict[str, Any]:
     record = coerce_types(ctx.target.doc_type, record)
+    if ctx.base_record is not None:
+        record = overlay(ctx.base_record, record)
     try:
         values_model_for(ctx.target.doc_type).model_validate(record)
     except ValidationError as exc:
@@ -128,6 +146,10 @@ def _get_page(ctx: ToolContext, args: GetPageArgs) -> Any:
 
 def _write_back(ctx: ToolContext, args: WriteBackArgs) -> Any:
     record = _checked_record(ctx, args.record)
+    base = ctx.base_record
+    if base is not None and _error_count(ctx, base) < _error_count(ctx, record):
+        # A repair that made the record worse is not kept; its issues stay visible.
+        record = base
     with session_scope(ctx.database_url) as session:
         result = write_back(
             session,

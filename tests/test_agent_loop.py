@@ -308,3 +308,26 @@ def test_page_one_markers_split_a_file_into_documents() -> None:
     third = "Factuur F-9\nPagina 1 / 1"
     pages = [PageText(number=i + 1, text=t) for i, t in enumerate([first, second, third])]
     assert [[p.number for p in g] for g in split_groups(pages)] == [[1, 2], [3]]
+
+
+def test_a_repair_that_makes_the_record_worse_is_not_kept(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    garbage = {"description": "INV-2026-0042", "type": "object", "invoice_number": ""}
+    model = ScriptedModel([reply(invoice(total=1.0)), calls(("write_back", {"record": garbage}))])
+    outcome = extract_document(doc_id, settings=db, model=model)
+    [rec] = outcome.records
+    assert rec.status == "needs_review"
+    assert rec.record["invoice_number"] == "INV-2026-0042"
+    assert rec.record["seller"]["name"] == "Acme Fasteners GmbH"
+    assert [i["code"] for i in rec.issues] == ["lines_total"]
+
+
+def test_a_partial_repair_is_laid_over_the_first_extraction(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel(
+        [reply(invoice(total=1.0)), calls(("write_back", {"record": {"total": 300.0}}))]
+    )
+    outcome = extract_document(doc_id, settings=db, model=model)
+    [rec] = outcome.records
+    assert rec.status == "extracted"
+    assert (rec.record["invoice_number"], rec.record["total"]) == ("INV-2026-0042", 300.0)

@@ -81,7 +81,7 @@ def test_normalize_rewrites_dates_codes_and_currency_symbols() -> None:
 
 def test_wrong_codes_are_named_by_field() -> None:
     record = _invoice(
-        currency="EURO", incoterm="FOB2010", buyer={"name": "B", "country": "Holland"}
+        currency="EURO", incoterm="FOB2010", buyer={"name": "B", "country": "Nederlandia"}
     )
     assert _codes("commercial_invoice", record) == [
         ("country_code", "buyer.country"),
@@ -176,3 +176,21 @@ def test_coerce_types_turns_text_numbers_into_numbers_and_drops_the_unreadable()
         "line_items": [{"quantity": 12.0, "amount": None, "hs_code": "330610"}],
     }
     assert coerce_types("packing_list", {"total_packages": "12 CTN"}) == {"total_packages": 12}
+
+
+def test_country_names_and_places_with_codes_are_normalized() -> None:
+    out = normalize(
+        "bill_of_lading",
+        coerce_types(
+            "bill_of_lading",
+            {
+                "shipper": {"name": "Hanil", "country": "Korea, Republic of"},
+                "consignee": {"name": "Laurent", "country": "Frankreich"},
+                "port_of_loading": "Busan (KRPUS)",
+                "port_of_discharge": {"name": "Fos-sur-Mer (FR FOS)"},
+            },
+        ),
+    )
+    assert (out["shipper"]["country"], out["consignee"]["country"]) == ("KR", "FR")
+    assert out["port_of_loading"] == {"name": "Busan", "locode": "KRPUS"}
+    assert out["port_of_discharge"] == {"name": "Fos-sur-Mer", "locode": "FRFOS"}

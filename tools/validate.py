@@ -22,6 +22,7 @@ from tools.validate_codes import (
     ISO_3166_ALPHA2,
     ISO_4217,
     container_problem,
+    country_code,
     locode_problem,
     normalize_container,
     parse_date,
@@ -96,6 +97,7 @@ _PARTIES_DECL = ("declarant", "exporter", "importer")
 _LOCATIONS = ("place_of_receipt", "port_of_loading", "port_of_discharge", "place_of_delivery")
 _CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "¥": "JPY"}
 _NON_DIGITS = re.compile(r"\D")
+_NAME_AND_LOCODE = re.compile(r"^(.*?)\s*\(([A-Z]{2}\s?[A-Z2-9]{3})\)$")
 
 
 # --- normalization ------------------------------------------------------------------------
@@ -112,6 +114,13 @@ def _coerce(node: Any, schema: dict[str, Any], defs: dict[str, Any]) -> Any:
         return number if "number" in kinds else None
     if isinstance(node, int | float) and not isinstance(node, bool) and "string" in kinds:
         return str(node)
+    if isinstance(node, str) and (target := _object_option(schema, defs)) is not None:
+        # "Busan (KRPUS)" where a Location is expected, "Acme GmbH" where a Party is.
+        props = target.get("properties", {})
+        match = _NAME_AND_LOCODE.match(node.strip())
+        if match and "locode" in props:
+            return {"name": match.group(1), "locode": match.group(2).replace(" ", "")}
+        return {"name": node} if "name" in props else node
     if isinstance(node, dict):
         for option in schema.get("anyOf", [schema]):
             if option.get("type") == "object" or "$ref" in option:
@@ -122,6 +131,17 @@ def _coerce(node: Any, schema: dict[str, Any], defs: dict[str, Any]) -> Any:
         items = next(s.get("items", {}) for s in schema.get("anyOf", [schema]) if "items" in s)
         return [_coerce(v, items, defs) for v in node]
     return node
+
+
+def _object_option(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any] | None:
+    for option in schema.get("anyOf", [schema]):
+        if "$ref" in option:
+            found: dict[str, Any] = defs[option["$ref"].rsplit("/", 1)[-1]]
+            return found
+        if option.get("type") == "object":
+            obj: dict[str, Any] = option
+            return obj
+    return None
 
 
 def coerce_types(doc_type: DocType, raw: dict[str, Any]) -> dict[str, Any]:
@@ -136,6 +156,14 @@ def _norm_code(value: Any) -> Any:
     return value.strip().upper() if isinstance(value, str) else value
 
 
+def _norm_country(value: Any) -> Any:
+    """``de`` -> ``DE``; ``Brasilien`` / ``Korea, Republic of`` -> their alpha-2 code."""
+    if not isinstance(value, str):
+        return value
+    code = value.strip().upper()
+    return code if code in ISO_3166_ALPHA2 else (country_code(value) or value)
+
+
 def normalize(doc_type: DocType, values: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``values`` with the spellings that have one right form rewritten."""
     out: dict[str, Any] = values_model_for(doc_type).model_validate(values).model_dump()
@@ -146,15 +174,23 @@ def normalize(doc_type: DocType, values: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("currency"), str):
         cur = out["currency"].strip()
         out["currency"] = _CURRENCY_SYMBOLS.get(cur, cur.upper())
-    for key in ("incoterm", "scac", "freight_terms", *_COUNTRY_FIELDS):
+    for key in ("incoterm", "scac", "freight_terms"):
         if key in out:
             out[key] = _norm_code(out[key])
+    for key in _COUNTRY_FIELDS:
+        if key in out:
+            out[key] = _norm_country(out[key])
     for key in (*_PARTIES, *_PARTIES_DECL):
         if isinstance(out.get(key), dict):
-            out[key]["country"] = _norm_code(out[key].get("country"))
+            out[key]["country"] = _norm_country(out[key].get("country"))
     for key in _LOCATIONS:
         loc = out.get(key)
-        if isinstance(loc, dict) and isinstance(loc.get("locode"), str):
+        if not isinstance(loc, dict):
+            continue
+        match = _NAME_AND_LOCODE.match(str(loc.get("name") or "").strip())
+        if match and not loc.get("locode"):
+            loc["name"], loc["locode"] = match.group(1), match.group(2)
+        if isinstance(loc.get("locode"), str):
             loc["locode"] = loc["locode"].replace(" ", "").upper()
     for container in out.get("containers", []):
         if isinstance(container.get("number"), str):
@@ -164,7 +200,7 @@ def normalize(doc_type: DocType, values: dict[str, Any]) -> dict[str, Any]:
             if isinstance(line.get(code_key), str):
                 line[code_key] = _NON_DIGITS.sub("", line[code_key]) or line[code_key]
         if "origin_country" in line:
-            line["origin_country"] = _norm_code(line["origin_country"])
+            line["origin_country"] = _norm_country(line["origin_country"])
     return out
 
 
