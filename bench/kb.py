@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 import warnings
@@ -24,10 +25,14 @@ from pathlib import Path
 import numpy as np
 from qdrant_client import QdrantClient, models
 
-from core.settings import KbSettings, Settings, get_settings
-from kb import index, ingest, sparse
-from kb.embedders import make_embedder
-from kb.search import get_kb
+# This script is named kb.py: keep its folder off the path so `import kb` finds the package.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+from core.settings import KbSettings, Settings, get_settings  # noqa: E402
+from kb import index, ingest, sparse  # noqa: E402
+from kb.embedders import make_embedder  # noqa: E402
+from kb.search import get_kb  # noqa: E402
 
 TARGET_POINTS = 380_000
 DIM = 1024
