@@ -44,7 +44,7 @@ from core.models import RecordStatus
 from core.records import values_model_for
 from core.settings import AgentSettings
 from tools.provenance import PageText
-from tools.validate import Issue, coerce_types, normalize, validate
+from tools.validate import Issue, add_printed_containers, coerce_types, normalize, validate
 from tools.writeback import ToolCallLog, write_failed
 
 Outcome = Literal["extracted", "needs_review", "failed"]
@@ -282,6 +282,8 @@ def run_extraction(
     values: dict[str, Any] | None = None
     try:
         values = extract_values(metered, ctx, limits)
+        if ctx.target.doc_type == "bill_of_lading":
+            values = add_printed_containers(values, "\n".join(p.text for p in ctx.pages))
         normalized = normalize(ctx.target.doc_type, values)
         issues = validate(ctx.target.doc_type, normalized, hs_exists=ctx.hs_exists()).errors
         if issues and limits.repair:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from tools.validate import coerce_types, normalize, validate
+from tools.validate import add_printed_containers, coerce_types, normalize, validate
 from tools.validate_codes import (
     container_problem,
     iso6346_check_digit,
@@ -194,3 +194,12 @@ def test_country_names_and_places_with_codes_are_normalized() -> None:
     assert (out["shipper"]["country"], out["consignee"]["country"]) == ("KR", "FR")
     assert out["port_of_loading"] == {"name": "Busan", "locode": "KRPUS"}
     assert out["port_of_discharge"] == {"name": "Fos-sur-Mer", "locode": "FRFOS"}
+
+
+def test_printed_containers_the_model_left_out_are_added() -> None:
+    text = "Container No. Seal\nCSQU3054383 EU1\nCSQU 305438 4 (bad digit)\nMSKU 123456-5 EU2"
+    values = {"containers": [{"number": "CSQU3054383", "seal": "EU1"}]}
+    assert add_printed_containers(values, text)["containers"] == [
+        {"number": "CSQU3054383", "seal": "EU1"},
+        {"number": "MSKU1234565"},
+    ]

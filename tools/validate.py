@@ -22,6 +22,7 @@ from tools.validate_codes import (
     ISO_3166_ALPHA2,
     ISO_4217,
     container_problem,
+    containers_in_text,
     country_code,
     locode_problem,
     normalize_container,
@@ -144,6 +145,18 @@ def _object_option(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, An
     return None
 
 
+def add_printed_containers(values: dict[str, Any], text: str) -> dict[str, Any]:
+    """Containers printed in the text (valid ISO 6346 check digit) that the model left out.
+
+    A check-digit-valid container number is near certain, so this deterministic pass adds
+    what a small model skips in a long container table.
+    """
+    rows = list(values.get("containers") or [])
+    have = {normalize_container(str(r.get("number") or "")) for r in rows}
+    rows += [{"number": n} for n in containers_in_text(text) if n not in have]
+    return {**values, "containers": rows}
+
+
 def coerce_types(doc_type: DocType, raw: dict[str, Any]) -> dict[str, Any]:
     """Numbers written as text (``"24.816,00"``, ``"12 PCS"``) become numbers, numbers in
     text fields become text; what cannot be read as a number becomes null, not an error."""
@@ -188,8 +201,9 @@ def normalize(doc_type: DocType, values: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(loc, dict):
             continue
         match = _NAME_AND_LOCODE.match(str(loc.get("name") or "").strip())
-        if match and not loc.get("locode"):
-            loc["name"], loc["locode"] = match.group(1), match.group(2)
+        if match:
+            loc["name"] = match.group(1)
+            loc["locode"] = loc.get("locode") or match.group(2)
         if isinstance(loc.get("locode"), str):
             loc["locode"] = loc["locode"].replace(" ", "").upper()
     for container in out.get("containers", []):

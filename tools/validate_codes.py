@@ -209,3 +209,16 @@ COUNTRY_NAMES = {
 def country_code(text: str) -> str | None:
     """An alpha-2 code for a country name (``Brasilien``, ``Korea, Republic of``), or None."""
     return COUNTRY_NAMES.get(text.strip().casefold())
+
+
+_CONTAINER_IN_TEXT = re.compile(r"\b([A-Z]{3}[UJZ])\s?(\d{6})[\s-]?(\d)\b")
+
+
+def containers_in_text(text: str) -> list[str]:
+    """Every ISO 6346 number with a correct check digit in ``text``, in order, once each."""
+    found: list[str] = []
+    for match in _CONTAINER_IN_TEXT.finditer(text):
+        number = "".join(match.groups())
+        if container_problem(number) is None and number not in found:
+            found.append(number)
+    return found
