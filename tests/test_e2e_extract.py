@@ -1,8 +1,10 @@
 """End to end with the real local model: generated B/L and invoice in, validated records out.
 
-The model is Qwen2.5-Coder-0.5B (fetched from PyPI once, cached in ~/.cache/shipdoc): the
-1.5B model reads better but takes about three times as long per document on CPU, which the
-CI budget for this test (about 5 minutes on 2 cores) does not allow.
+The model is the embedded default, Qwen2.5-Coder-1.5B (fetched from PyPI once, cached in
+~/.cache/shipdoc). The 0.5B model was tried first for speed: it wrote invalid JSON for the
+bill of lading (a container without its key) and its schema-constrained repair left the
+B/L number empty, so it cannot carry this test. On 2 idle cores the 1.5B model needs about
+half a minute per one-page document (MODELS.md: ~75 tok/s prefill, ~28 tok/s decode).
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from agent.pipeline import extract_document
 from core import migrate
 from core.settings import Settings
 from evals.corpus import ItemSpec, build_item, write_item
-from tests.agent_support import TARIFF, runs
+from tests.agent_support import runs
 from tools.intake import ingest_path
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
-MODEL_KEY = "qwen2.5-0.5b"
+MODEL_KEY = "qwen2.5-1.5b"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,9 @@ def model() -> LlamaLocalModel:
 @pytest.fixture
 def db(settings: Settings, sqlite_url: str) -> Iterator[Settings]:
     migrate.upgrade(sqlite_url)
-    yield settings.model_copy(update={"database_url": sqlite_url})
+    # A CPU request can take minutes when the machine is shared; the run's own bounds hold.
+    model = settings.model.model_copy(update={"timeout_s": max(settings.model.timeout_s, 600)})
+    yield settings.model_copy(update={"database_url": sqlite_url, "model": model})
 
 
 def _generate(out: Path, doc_type: str, seed: str) -> tuple[Path, dict[str, Any]]:
@@ -61,7 +65,7 @@ def test_bill_of_lading_and_invoice_with_the_local_model(
     inv_path, inv_truth = _generate(tmp_path, "commercial_invoice", "e2e:inv")
 
     bl_doc = ingest_path(bl_path, settings=db).document_id
-    bl = extract_document(bl_doc, settings=db, model=model, tariff=TARIFF)
+    bl = extract_document(bl_doc, settings=db, model=model)
     [bl_rec] = bl.records
     assert bl_rec.doc_type == "bill_of_lading"
     assert bl_rec.record["bl_number"] == _value(bl_truth, "bl_number")
@@ -69,7 +73,7 @@ def test_bill_of_lading_and_invoice_with_the_local_model(
     assert sorted(c["number"] for c in bl_rec.record["containers"]) == expected
 
     inv_doc = ingest_path(inv_path, settings=db).document_id
-    inv = extract_document(inv_doc, settings=db, model=model, tariff=TARIFF)
+    inv = extract_document(inv_doc, settings=db, model=model)
     [inv_rec] = inv.records
     assert inv_rec.doc_type == "commercial_invoice"
     assert inv_rec.record["invoice_number"] == _value(inv_truth, "invoice_number")
