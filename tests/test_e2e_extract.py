@@ -25,7 +25,8 @@ from evals.corpus import ItemSpec, build_item, write_item
 from tests.agent_support import runs
 from tools.intake import ingest_path
 
-pytestmark = [pytest.mark.model, pytest.mark.slow]
+# Two real model runs on CPU: minutes on idle cores, far longer on a shared machine.
+pytestmark = [pytest.mark.model, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 MODEL_KEY = "qwen2.5-1.5b"
 
