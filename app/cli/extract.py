@@ -20,10 +20,6 @@ EXIT_BAD_INPUT = 2
 FILES = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="files to extract")
 
 
-def register(app: typer.Typer) -> None:
-    app.command("extract")(extract_cmd)
-
-
 def extract_cmd(
     files: list[Path] = FILES,
     as_json: bool = typer.Option(
