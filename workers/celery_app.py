@@ -51,6 +51,13 @@ def build_app(settings: Settings) -> Celery:
         broker_transport_options={
             "visibility_timeout": service.visibility_timeout_s,
             "global_keyprefix": service.key_prefix,
+            # kombu sweeps for unacked messages of dead workers every interval x throttle
+            # seconds (default 10 x 10): a task lost with its worker would wait up to 100 s
+            # beyond the visibility timeout. Sweep every interval instead (one cheap ZRANGE),
+            # and never let a dead sweeper's mutex outlive the visibility timeout.
+            "unacked_restore_interval": max(1, min(10, service.visibility_timeout_s // 2)),
+            "unacked_restore_throttle": 1,
+            "unacked_mutex_expire": max(1, min(300, service.visibility_timeout_s)),
         },
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
