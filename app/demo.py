@@ -17,8 +17,12 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy import select
+
 from agent.models.fetch import fetch
 from agent.pipeline import ExtractionOutcome, extract_document
+from core.db import session_scope
+from core.models import Page
 from core.settings import Settings, get_settings
 from evals.corpus import demo_documents
 from kb.ingest import ensure_ingested
@@ -48,11 +52,10 @@ def ingest_demo(settings: Settings, folder: Path) -> list[IngestResult]:
 
 
 def _page_methods(settings: Settings, document_id: int) -> str:
-    from core.db import session_scope
-    from core.models import Page
-
     with session_scope(settings.database_url) as session:
-        pages = session.query(Page).filter(Page.document_id == document_id).order_by(Page.number)
+        pages = session.scalars(
+            select(Page).where(Page.document_id == document_id).order_by(Page.number)
+        )
         return ", ".join(
             p.method + (f" {p.ocr_confidence:.0f}%" if p.ocr_confidence is not None else "")
             for p in pages

@@ -18,7 +18,7 @@ from core.db import get_engine, session_scope
 from core.errors import ConfigurationError
 from core.models import Document, Page
 from core.settings import Settings
-from tools.intake import ingest
+from tools.intake import ingest, ingest_path
 
 
 def _text_pdf(text: str) -> bytes:
@@ -105,3 +105,17 @@ def test_concurrent_ingest_from_two_processes_yields_one_document(
 def test_server_database_is_not_migrated_silently(postgres_url: str) -> None:
     with pytest.raises(ConfigurationError, match="shipdoc db upgrade"):
         migrate.ensure_current(postgres_url)
+
+
+def test_oversized_file_is_rejected_without_storing_its_bytes(
+    db_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    settings.database_url = db_url
+    settings.limits.max_file_bytes = 1000
+    big = tmp_path / "huge.pdf"
+    big.write_bytes(_text_pdf("x") + b"%" * 2000)
+    result = ingest_path(big, settings=settings)
+    again = ingest(big.read_bytes(), "huge-again.pdf", settings=settings)
+    assert result.status == "rejected" and result.error_code == "file_too_large"
+    assert again.document_id == result.document_id and not again.created
+    assert not BlobStore(settings.blobs).exists(result.sha256)

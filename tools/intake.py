@@ -54,10 +54,8 @@ def ingest_path(
         with path.open("rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(chunk)
-        error = FileTooLarge(
-            f"{size} bytes is over the limit of {settings.limits.max_file_bytes} bytes"
-        )
-        return _record_rejection(digest.hexdigest(), path.name, size, error, settings)
+        ensure_current(settings.database_url)
+        return _reject_too_large(digest.hexdigest(), path.name, size, settings)
     return ingest(path.read_bytes(), path.name, settings=settings, parse=parse)
 
 
@@ -69,10 +67,7 @@ def ingest(
     ensure_current(settings.database_url)
     digest = hashlib.sha256(data).hexdigest()
     if len(data) > settings.limits.max_file_bytes:
-        error = FileTooLarge(
-            f"{len(data)} bytes is over the limit of {settings.limits.max_file_bytes} bytes"
-        )
-        return _record_rejection(digest, filename, len(data), error, settings)
+        return _reject_too_large(digest, filename, len(data), settings)
     # The blob goes first: a row never points at bytes we do not have.
     BlobStore(settings.blobs).put(data)
     with session_scope(settings.database_url) as session:
@@ -142,10 +137,10 @@ def _rowcount(session: Session, stmt: Any) -> int:
     return cast(CursorResult[Any], session.execute(stmt)).rowcount
 
 
-def _record_rejection(
-    digest: str, filename: str, size: int, error: InputError, settings: Settings
-) -> IngestResult:
-    ensure_current(settings.database_url)
+def _reject_too_large(digest: str, filename: str, size: int, settings: Settings) -> IngestResult:
+    """Record an oversized file as rejected; its bytes are not kept."""
+    limit = settings.limits.max_file_bytes
+    error = FileTooLarge(f"{size} bytes is over the limit of {limit} bytes")
     with session_scope(settings.database_url) as session:
         created = _insert_if_new(session, digest, filename, size)
         doc_id = session.scalars(select(Document.id).where(Document.sha256 == digest)).one()
