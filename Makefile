@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TESS_LANGS := eng deu nld fra
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: install system-deps demo test lint bench clean
+.PHONY: install system-deps demo test lint bench eval clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The everyday yardstick: the fixed stratified sample (3 per type and layout, scans included)
+# of the golden set's TEST part, extracted with the configured model and scored. Resumable:
+# predictions are cached in var/eval per file, model and extractor version.
+EVAL_ARGS ?= --split test --sample 36 --seed 0
+eval: install
+	$(BIN)/shipdoc model fetch
+	nice -n 10 $(BIN)/shipdoc eval run --golden evals/golden $(EVAL_ARGS) --report var/eval-report.json
 
 bench: install
 	$(BIN)/python bench/parse.py

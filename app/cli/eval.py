@@ -6,9 +6,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from evals.corpus import generate_corpus
+from evals.goldenset import GOLDEN_CORPUS, load_golden_truth
 from evals.retrieval import (
     DEFAULT_GOLDEN,
     LEVELS,
@@ -17,7 +19,9 @@ from evals.retrieval import (
     load_golden,
     lookup_names,
 )
+from evals.run import RunReport, run_files, score_run, summary_json
 from evals.scoring.report import ExtractionReport, score_folders
+from evals.split import PARTS, load_split, stratified_sample
 
 app = typer.Typer(
     help="Evaluation: golden corpus, extraction scores, tariff-lookup recall.",
@@ -153,4 +157,85 @@ def retrieval(
         report.write_text(
             "[" + ",\n".join(r.model_dump_json(indent=1) for r in reports) + "]\n", "utf-8"
         )
+        typer.echo(f"report -> {report}")
+
+
+def _print_run(report: RunReport, console: Console, fields: bool) -> None:
+    _print_extraction(report.extraction, console, fields)
+    for name, counts in (("scans", report.scans), ("text layer", report.text_layer)):
+        total = counts.correct + counts.wrong + counts.missing + counts.extra
+        console.print(f"{name}: accuracy {_pct(counts.accuracy)} % ({counts.correct} of {total})")
+    calib = Table(title="Calibration: predicted fields by confidence")
+    for col in ("confidence", "fields", "correct", "acc %", "share %"):
+        calib.add_column(col, justify="right")
+    for band in report.calibration:
+        calib.add_row(
+            f"{band.low:.1f}-{band.high:.2f}",
+            str(band.fields),
+            str(band.correct),
+            _pct(band.accuracy),
+            _pct(band.coverage),
+        )
+    console.print(calib)
+    ex = report.extracted_records
+    console.print(
+        f"records marked extracted: {ex.correct} of "
+        f"{ex.correct + ex.wrong + ex.missing + ex.extra} fields right "
+        f"({_pct(ex.accuracy)} %); statuses: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(report.status_counts.items()))
+    )
+    cost = Table(title="Per document")
+    for col in ("", "median", "p90"):
+        cost.add_column(col, justify="right")
+    for name, spread in report.per_document.items():
+        cost.add_row(name, f"{spread.median:g}", f"{spread.p90:g}")
+    console.print(cost)
+    for file, error in report.errors.items():
+        console.print(f"[red]{file}: {error}[/red]")
+
+
+@app.command()
+def run(
+    golden: Path = typer.Option(
+        GOLDEN_CORPUS.parent, "--golden", help="golden folder (its corpus/ and split.json)"
+    ),
+    split: str = typer.Option(
+        "all", "--split", help="dev (tune on it), test (only score it) or all"
+    ),
+    sample: int = typer.Option(
+        0, "--sample", min=0, help="N files spread over type x layout (scans first); 0: all"
+    ),
+    seed: int = typer.Option(0, "--seed", help="sample seed"),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="extraction processes (each loads a model)"),
+    work: Path = typer.Option(Path("var/eval"), "--work", help="files, databases, predictions"),
+    report: Path | None = typer.Option(None, "--report", help="write the JSON report here"),
+    fields: bool = typer.Option(False, "--fields", help="also print the per-field tables"),
+) -> None:
+    """Extract golden files with the configured model and score them (resumable: predictions
+    are cached per file, model and extractor version under --work)."""
+    corpus_dir = golden / "corpus" if (golden / "corpus").is_dir() else golden
+    truths = load_golden_truth(corpus_dir)
+    if split != "all":
+        if split not in PARTS:
+            raise typer.BadParameter("--split is dev, test or all")
+        keep = set(load_split(corpus_dir.parent / "split.json")[split])
+        truths = [t for t in truths if t.id in keep]
+    if sample:
+        truths = stratified_sample(truths, sample, seed)
+    console = Console(width=140)
+    console.print(f"{len(truths)} files ({split}): " + " ".join(t.id for t in truths))
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("extracting", total=len(truths))
+
+        def advance(name: str) -> None:
+            bar.update(task, advance=1, description=name)
+
+        key, done = run_files(truths, work, jobs=jobs, progress=advance)
+    result = score_run(key, truths, done)
+    _print_run(result, console, fields)
+    if report is not None:
+        report.write_text(summary_json(result) + "\n", "utf-8")
         typer.echo(f"report -> {report}")

@@ -28,6 +28,8 @@ class FieldResult(BaseModel):
     outcome: Outcome
     truth: str | int | float | bool | None = None
     predicted: str | int | float | bool | None = None
+    # The confidence the prediction gave the value (calibration), when it gave one.
+    confidence: float | None = None
 
     @property
     def field(self) -> str:
@@ -54,8 +56,11 @@ def compare_rows(doc_type: DocType, prefix: str, truth: Row, pred: Row) -> list[
             outcome = "extra"
         else:
             outcome = compare(_kind(doc_type, full), t, p)
+        conf = pred[key].confidence if key in pred else None
         results.append(
-            FieldResult(doc_type=doc_type, key=full, outcome=outcome, truth=t, predicted=p)
+            FieldResult(
+                doc_type=doc_type, key=full, outcome=outcome, truth=t, predicted=p, confidence=conf
+            )
         )
     return results
 
