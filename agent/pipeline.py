@@ -71,6 +71,8 @@ class RecordOut(BaseModel):
     issues: list[dict[str, Any]] = Field(default_factory=list)
     provenance: dict[str, Any] = Field(default_factory=dict)
     confidence: dict[str, float] = Field(default_factory=dict)
+    # Proposed, not printed (tariff codes): by field path, shown to the reviewer.
+    suggestions: dict[str, Any] = Field(default_factory=dict)
 
     def envelope(self) -> EnvelopeRecord:
         """The record in the common envelope: every value with its provenance and confidence."""
@@ -163,6 +165,7 @@ def stored_outcome(settings: Settings, document_id: int, *, skipped: bool) -> Ex
                     issues=r.issues,
                     provenance=r.provenance,
                     confidence=r.confidence,
+                    suggestions=r.suggestions or {},
                 )
                 for r in records
             ],

@@ -21,6 +21,7 @@ from agent.prompting import scrub_prompt_leaks
 from core.db import session_scope
 from core.errors import ShipdocError
 from core.records import values_model_for
+from tools.printed import Suggestion
 from tools.provenance import PageText
 from tools.validate import Issue, ValidateArgs, coerce_types, normalize, validate
 from tools.writeback import ToolCallLog, WriteBackArgs, WriteBackResult, WriteTarget, write_back
@@ -58,6 +59,8 @@ class ToolContext:
     candidates: str = ""
     # The first extraction; a repair's record is laid over it, and kept only if better.
     base_record: dict[str, Any] | None = None
+    # What we propose beside the printed record (tariff candidates), by field path.
+    suggestions: dict[str, list[Suggestion]] = field(default_factory=dict)
 
     def hs_exists(self) -> Callable[[str], bool] | None:
         return self.tariff.exists if self.tariff is not None else None
@@ -158,6 +161,7 @@ def _write_back(ctx: ToolContext, args: WriteBackArgs) -> Any:
             ctx.pages,
             hs_exists=ctx.hs_exists(),
             extra_issues=ctx.extra_issues,
+            suggestions=ctx.suggestions,
         )
     ctx.written = result
     return {"saved": True, "status": result.status.value, "issues": len(result.issues)}

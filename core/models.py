@@ -115,6 +115,9 @@ class Record(Base):
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # {"field.path": 0.0-1.0}
     confidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # What we propose, never printed: {"line_items[0].hs_code": [{"code", "title", "score",
+    # "source"}]}. Shown to the reviewer; never part of ``data`` and never blocks a status.
+    suggestions: Mapped[dict[str, Any] | None] = mapped_column(JsonType, default=dict)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("agent_runs.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.models import AgentRun, Record, RecordStatus, ToolCallRow
 from core.records import SCHEMA_VERSION, DocType
+from tools.printed import Suggestion, as_json, split_printed
 from tools.provenance import PageText, locate
 from tools.validate import HsExists, Issue, normalize, validate
 
@@ -42,6 +43,7 @@ class WriteBackResult(BaseModel):
     status: RecordStatus
     issues: list[Issue]
     values: dict[str, Any]
+    suggestions: dict[str, list[Suggestion]] = Field(default_factory=dict)
 
 
 def status_for(issues: list[Issue]) -> RecordStatus:
@@ -61,9 +63,18 @@ def write_back(
     *,
     hs_exists: HsExists | None = None,
     extra_issues: list[Issue] | None = None,
+    suggestions: dict[str, list[Suggestion]] | None = None,
 ) -> WriteBackResult:
-    """Normalize, validate and store the record; status follows from the issues."""
+    """Normalize, validate and store the record; status follows from the issues.
+
+    Tariff codes that the pages do not print leave the record for its suggestions (with
+    ``suggestions`` from the caller, e.g. tariff lookups): printed is not suggested.
+    """
     values = normalize(target.doc_type, args.record)
+    values, unprinted = split_printed(values, "\n".join(p.text for p in pages))
+    proposed = {**(suggestions or {})}
+    for path, items in unprinted.items():
+        proposed[path] = [*items, *proposed.get(path, [])]
     issues = validate(target.doc_type, values, hs_exists=hs_exists).issues
     issues = [*issues, *(extra_issues or [])]
     status = status_for(issues)
@@ -76,8 +87,11 @@ def write_back(
         issues=[i.model_dump() for i in issues],
         provenance=provenance,
         confidence=confidence,
+        suggestions=as_json(proposed),
     )
-    return WriteBackResult(record_id=row.id, status=status, issues=issues, values=values)
+    return WriteBackResult(
+        record_id=row.id, status=status, issues=issues, values=values, suggestions=proposed
+    )
 
 
 def write_failed(session: Session, target: WriteTarget, issues: list[Issue]) -> int:
@@ -103,6 +117,7 @@ def _upsert(
     issues: list[dict[str, Any]],
     provenance: dict[str, Any],
     confidence: dict[str, Any],
+    suggestions: dict[str, Any] | None = None,
 ) -> Record:
     row = session.scalars(
         select(Record).where(
@@ -120,6 +135,7 @@ def _upsert(
     row.issues = issues
     row.provenance = provenance
     row.confidence = confidence
+    row.suggestions = suggestions or {}
     row.run_id = target.run_id
     session.flush()
     return row

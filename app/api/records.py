@@ -59,6 +59,8 @@ class RecordOut(RecordSummary):
     issues: list[Any]
     provenance: dict[str, Any]
     confidence: dict[str, Any]
+    # Proposed, not printed (tariff codes by field path, with score and source).
+    suggestions: dict[str, Any] = {}
     reviews: list[ReviewOut]
     run: RunOut | None
 
@@ -181,6 +183,7 @@ def record_out(session: Session, record_id: int) -> RecordOut:
         issues=list(record.issues or []),
         provenance=dict(record.provenance or {}),
         confidence=dict(record.confidence or {}),
+        suggestions=dict(record.suggestions or {}),
         reviews=[ReviewOut.model_validate(r, from_attributes=True) for r in reviews],
         run=RunOut.model_validate(run, from_attributes=True) if run else None,
     )

@@ -1,0 +1,86 @@
+"""Windowed extraction: one schema-shaped request per window of pages, merged.
+
+Most documents fit one window, so one request. A reply that does not match the schema gets
+one schema-constrained repair request; a reply cut by the output token limit is never
+parsed as partial JSON: the window is halved and both halves are extracted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agent.metering import Metered
+from agent.models.base import ChatRequest, Message, ModelOutputInvalid
+from agent.models.structured import validation_errors
+from agent.models.toolcall_parse import strip_code_fence
+from agent.prompting import render_document, system_prompt
+from agent.tools import ToolContext
+from agent.windows import halve, merge, plan_windows
+from core.records import values_model_for
+from core.settings import AgentSettings
+from tools.provenance import PageText
+from tools.validate import coerce_types
+
+
+def _extract_window(
+    model: Metered, ctx: ToolContext, window: list[PageText], limits: AgentSettings
+) -> list[dict[str, Any]]:
+    output_type = values_model_for(ctx.target.doc_type)
+    messages = [
+        Message(role="system", content=system_prompt(ctx.target.doc_type)),
+        Message(role="user", content=_join(render_document(window), ctx.candidates)),
+    ]
+    request = ChatRequest(
+        messages=messages,
+        json_schema=output_type.model_json_schema() if limits.constrained_output else None,
+        json_schema_name=output_type.__name__,
+        max_tokens=limits.output_tokens,
+    )
+    response = model.chat(request)
+    if response.finish_reason == "length":
+        smaller = halve(window)
+        if smaller is not None:
+            return [v for part in smaller for v in _extract_window(model, ctx, part, limits)]
+    content = _coerced(ctx, response.content)
+    errors = validation_errors(content, output_type)
+    if errors:
+        repair = Message(
+            role="user",
+            content="Your reply did not match the schema:\n"
+            + "\n".join(f"- {e}" for e in errors)
+            + "\nReply again with only the corrected JSON object.",
+        )
+        messages = [*messages, Message(role="assistant", content=response.content), repair]
+        # The repair is always schema-constrained: a model that wrote broken JSON once tends
+        # to write the same again, and one constrained request is cheaper than a failure.
+        constrained = {"messages": messages, "json_schema": output_type.model_json_schema()}
+        response = model.chat(request.model_copy(update=constrained))
+        content = _coerced(ctx, response.content)
+        errors = validation_errors(content, output_type)
+        if errors:
+            raise ModelOutputInvalid(f"{model.name}: output did not validate: {errors[:3]}")
+    values = output_type.model_validate_json(strip_code_fence(content))
+    return [values.model_dump()]
+
+
+def _coerced(ctx: ToolContext, content: str) -> str:
+    """The reply with numbers-as-text read as numbers (a repair request saved)."""
+    try:
+        value = json.loads(strip_code_fence(content))
+    except json.JSONDecodeError:
+        return content
+    if not isinstance(value, dict):
+        return content
+    return json.dumps(coerce_types(ctx.target.doc_type, value))
+
+
+def _join(*parts: str) -> str:
+    return "\n\n".join(p for p in parts if p)
+
+
+def extract_values(model: Metered, ctx: ToolContext, limits: AgentSettings) -> dict[str, Any]:
+    """The record of the page group: one request per window, merged."""
+    windows = plan_windows(ctx.pages, limits.window_tokens)
+    parts = [v for window in windows for v in _extract_window(model, ctx, window, limits)]
+    return merge(parts) if len(parts) > 1 else parts[0]

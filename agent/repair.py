@@ -1,0 +1,97 @@
+"""The repair loop: the model gets validation's issues and the tools until it writes back.
+
+It runs only for issues a model can fix by reading the page again (a misread number, a
+container number that fails its check digit); never for ones it cannot (a code the
+document prints that the tariff does not know, a field the document does not print).
+A bound of the run ends it (``BoundHit`` from ``Metered``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from agent.metering import BoundHit, Metered
+from agent.models.base import ChatRequest, ChatResponse, Message, ToolCall
+from agent.models.toolcall_parse import strip_code_fence
+from agent.prompting import record_json, render_document, render_issues, system_prompt
+from agent.tools import ToolContext, execute, tool_specs
+from agent.windows import estimate_tokens
+from core.settings import AgentSettings
+from tools.validate import Issue
+from tools.writeback import ToolCallLog
+
+
+@dataclass
+class Repair:
+    model: Metered
+    ctx: ToolContext
+    limits: AgentSettings
+    logs: list[ToolCallLog]
+    tool_errors: int = 0
+
+    def run(self, values: dict[str, Any], issues: list[Issue]) -> None:
+        """Loop until the model calls write_back; raises BoundHit when a bound is reached."""
+        doc = render_document(self.ctx.pages)
+        if estimate_tokens(doc) > self.limits.window_tokens:
+            first, last = self.ctx.target.page_first, self.ctx.target.page_last
+            doc = f"The document has pages {first} to {last}; read them with get_page."
+        messages = [
+            Message(role="system", content=system_prompt(self.ctx.target.doc_type)),
+            Message(role="user", content=doc),
+            Message(role="assistant", content=record_json(values)),
+            Message(role="user", content=render_issues(issues)),
+        ]
+        while self.ctx.written is None:
+            response = self.model.chat(
+                ChatRequest(
+                    messages=messages,
+                    tools=tool_specs(),
+                    tool_choice="auto",
+                    max_tokens=self.limits.output_tokens,
+                )
+            )
+            messages += self._answer(response)
+
+    def _answer(self, response: ChatResponse) -> list[Message]:
+        calls = list(response.tool_calls)
+        if not calls:
+            record = _as_record(response.content)
+            if record is None:
+                self._bad("reply had no tool call and no record")
+                return [
+                    Message(role="assistant", content=response.content),
+                    Message(role="user", content="Call write_back with the complete record."),
+                ]
+            calls = [pipeline_call("write_back", {"record": record}, len(self.logs))]
+        out = [Message(role="assistant", content=response.content, tool_calls=calls)]
+        for call in calls:
+            content, log = execute(self.ctx, call)
+            self.logs.append(log)
+            if log.error is not None:
+                self._bad(log.error)
+            out.append(Message(role="tool", content=content, tool_call_id=call.id, name=call.name))
+            if self.ctx.written is not None:
+                break
+        return out
+
+    def _bad(self, what: str) -> None:
+        self.tool_errors += 1
+        if self.tool_errors > self.limits.max_tool_errors:
+            raise BoundHit(f"more than {self.limits.max_tool_errors} bad tool calls ({what})")
+
+
+def _as_record(content: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(strip_code_fence(content))
+    except json.JSONDecodeError:
+        return None
+    if isinstance(value, dict) and isinstance(value.get("record"), dict):
+        record: dict[str, Any] = value["record"]
+        return record
+    return value if isinstance(value, dict) and "name" not in value else None
+
+
+def pipeline_call(name: str, arguments: dict[str, Any], seq: int) -> ToolCall:
+    return ToolCall(id=f"pipeline-{seq}", name=name, arguments_json=json.dumps(arguments))
