@@ -9,23 +9,27 @@
    it calls ``write_back`` or a bound (agent/metering) is hit. A bound hit writes the best
    record so far as ``needs_review`` with the reason.
 
-Transient model failures (``ModelUnavailable``, ``ModelTimeout``) propagate so that the
-caller can retry the document; every other ending is a recorded outcome.
+Transient failures (``ModelUnavailable``, ``ModelTimeout``, a lost database connection)
+propagate so that the caller can retry the document; every other ending is a recorded
+outcome: a tool mistake goes back to the model, and our own defects (any other exception,
+from the loop or a tool) end the run ``failed`` with the code ``internal_error``.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 
 from agent.extraction import extract_values
 from agent.metering import BoundHit, Metered
 from agent.models.base import ChatModel, ModelError, ModelOutputInvalid, Usage
 from agent.repair import Repair, pipeline_call
-from agent.tools import ToolContext, execute
+from agent.tools import ToolContext, ToolCrashed, execute
 from core.db import session_scope
 from core.models import RecordStatus
 from core.settings import AgentSettings
@@ -33,7 +37,11 @@ from tools.printed import split_printed
 from tools.validate import Issue, add_printed_containers, normalize, validate
 from tools.writeback import ToolCallLog, write_failed
 
-__all__ = ["BoundHit", "Metered", "RunResult", "run_extraction"]
+__all__ = ["INTERNAL_ERROR", "BoundHit", "Metered", "RunResult", "run_extraction"]
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "internal_error"
 
 Outcome = Literal["extracted", "needs_review", "failed"]
 
@@ -58,6 +66,8 @@ REPAIRABLE = frozenset(
 class RunResult(BaseModel):
     outcome: Outcome
     reason: str | None = None
+    # The typed error of a failed run (``internal_error``, ``model_output_invalid``, ...).
+    code: str | None = None
     record_id: int | None = None
     values: dict[str, Any] | None = None
     issues: list[Issue] = Field(default_factory=list)
@@ -102,6 +112,31 @@ def run_extraction(
     metered = Metered(model, limits, clock, request_timeout_s)
     logs: list[ToolCallLog] = []
     reason: str | None = None
+    code: str | None = None
+    try:
+        reason = _run(metered, ctx, limits, logs)
+    except ModelError as exc:
+        if exc.transient:
+            raise
+        code, reason = exc.code, str(exc)
+    except ToolCrashed as exc:
+        logs.append(exc.log)
+        if isinstance(exc.__cause__, OperationalError):
+            raise exc.__cause__ from None
+        log.error("run %s: %s", ctx.target.run_id, exc.log.error, exc_info=exc.__cause__)
+        code, reason = INTERNAL_ERROR, exc.log.error
+    except OperationalError:
+        raise
+    except Exception as exc:
+        log.exception("run %s ended by a defect", ctx.target.run_id)
+        code, reason = INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"
+    return _result(ctx, metered, logs, reason, code)
+
+
+def _run(
+    metered: Metered, ctx: ToolContext, limits: AgentSettings, logs: list[ToolCallLog]
+) -> str | None:
+    """The run's steps; returns the reason when a bound ended it."""
     values: dict[str, Any] | None = None
     try:
         values = _first_record(metered, ctx, limits)
@@ -114,19 +149,19 @@ def run_extraction(
         else:
             _write(ctx, values, logs)
     except BoundHit as exc:
-        reason = str(exc)
         if ctx.written is None:
-            ctx.extra_issues.append(Issue(code="bound", field="", message=reason))
+            ctx.extra_issues.append(Issue(code="bound", field="", message=str(exc)))
             _write(ctx, ctx.last_record or values or {}, logs)
-    except ModelError as exc:
-        if exc.transient:
-            raise
-        reason = str(exc)
-    return _result(ctx, metered, logs, reason)
+        return str(exc)
+    return None
 
 
 def _result(
-    ctx: ToolContext, metered: Metered, logs: list[ToolCallLog], reason: str | None
+    ctx: ToolContext,
+    metered: Metered,
+    logs: list[ToolCallLog],
+    reason: str | None,
+    code: str | None = None,
 ) -> RunResult:
     common: dict[str, Any] = {
         "requests": metered.requests,
@@ -136,11 +171,17 @@ def _result(
         "tool_calls": logs,
     }
     if ctx.written is None:
-        failure = Issue(code="extraction_failed", field="", message=reason or "no record")
+        issue_code = INTERNAL_ERROR if code == INTERNAL_ERROR else "extraction_failed"
+        failure = Issue(code=issue_code, field="", message=reason or "no record")
         with session_scope(ctx.database_url) as session:
             record_id = write_failed(session, ctx.target, [failure])
         return RunResult(
-            outcome="failed", reason=reason, record_id=record_id, issues=[failure], **common
+            outcome="failed",
+            reason=reason,
+            code=code or issue_code,
+            record_id=record_id,
+            issues=[failure],
+            **common,
         )
     written = ctx.written
     outcome: Outcome = "extracted" if written.status == RecordStatus.EXTRACTED else "needs_review"

@@ -2,30 +2,34 @@
 
 ``extract_document`` is what the CLI, the demo and the queue's worker call. It is
 idempotent: a document that already has its records is not run again unless
-``force=True``. Transient model failures (``ModelUnavailable``, ``ModelTimeout`` after the
-router's retries) propagate so that the worker can retry; every other ending is stored as
-an outcome on the document, its records and its runs.
+``force=True``. Transient failures (``ModelUnavailable``, ``ModelTimeout`` after the
+router's retries, a lost database connection) propagate so that the worker can retry;
+every other ending is stored as an outcome on the document, its records and its runs: a
+defect of ours ends the document ``failed`` with the code ``internal_error`` and a message,
+and never leaves a run ``running``.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import OperationalError
 
 from agent.candidates import tariff_candidates
 from agent.classify import PageGroup, classify
-from agent.loop import RunResult, run_extraction
+from agent.loop import INTERNAL_ERROR, RunResult, run_extraction
 from agent.models import build_model
 from agent.models.base import ChatModel, ModelError, ModelOutputInvalid, Usage
 from agent.prompting import prompt_version, render_candidates
 from agent.tools import TariffOption, TariffSource, ToolContext
 from core.db import session_scope
-from core.errors import NotFound
+from core.errors import InputError, NotFound, ShipdocError
 from core.migrate import ensure_current
-from core.models import AgentRun, Document, DocumentStatus, Page, Record
+from core.models import AgentRun, Document, DocumentStatus, Page, Record, utcnow
 from core.records import DocType, Provenance, values_model_for, values_to_record
 from core.records import Record as EnvelopeRecord
 from core.settings import AgentSettings, Settings, get_settings
@@ -42,6 +46,8 @@ from tools.writeback import (
     start_run,
 )
 from tools.writeback import write_failed as store_failed
+
+log = logging.getLogger(__name__)
 
 FINAL = {DocumentStatus.EXTRACTED, DocumentStatus.NEEDS_REVIEW, DocumentStatus.FAILED}
 
@@ -180,6 +186,8 @@ def _set_status(settings: Settings, document_id: int, status: DocumentStatus) ->
         doc = session.get(Document, document_id)
         if doc is not None:
             doc.status = status
+            doc.error_code = None
+            doc.error_message = None
 
 
 def _document_status(results: list[RunResult]) -> DocumentStatus:
@@ -243,8 +251,8 @@ def _run_group(
         result = run_extraction(
             model, ctx, agent_limits(settings), request_timeout_s=settings.model.timeout_s
         )
-    except ModelError as exc:
-        _finish(settings, run_id, RunTotals(outcome="failed", error=str(exc)), [])
+    except Exception as exc:
+        _close_run(settings, run_id, exc)
         raise
     totals = RunTotals(
         requests=result.requests + len(group.responses),
@@ -254,10 +262,24 @@ def _run_group(
         outcome=result.outcome,
         reason=result.reason,
         cost=result.cost,
-        error=result.reason if result.outcome == "failed" else None,
+        error=_error_text(result) if result.outcome == "failed" else None,
     )
     _finish(settings, run_id, totals, result.tool_calls)
     return result
+
+
+def _error_text(result: RunResult) -> str:
+    return f"{result.code}: {result.reason}" if result.code else (result.reason or "failed")
+
+
+def _close_run(settings: Settings, run_id: int, exc: BaseException) -> None:
+    """A run that an exception ended is closed ``failed``; best effort (the database may be
+    what failed: the worker's retry closes it then)."""
+    error = str(exc) if isinstance(exc, ShipdocError) else f"{type(exc).__name__}: {exc}"
+    try:
+        _finish(settings, run_id, RunTotals(outcome="failed", error=error), [])
+    except Exception:
+        log.warning("run %s could not be closed: %s", run_id, error)
 
 
 def _sum(group: PageGroup, key: str) -> int:
@@ -287,7 +309,7 @@ def _no_text(settings: Settings, doc: Document) -> ExtractionOutcome:
     )
     with session_scope(settings.database_url) as session:
         store_failed(session, target, [issue])
-    _set_status(settings, doc.id, DocumentStatus.FAILED)
+    fail_document(settings, doc.id, issue.code, issue.message)
     return stored_outcome(settings, doc.id, skipped=False)
 
 
@@ -302,6 +324,53 @@ def extract_document(
     """Run the extraction of a stored document and store its records and runs."""
     settings = settings or get_settings()
     ensure_current(settings.database_url)
+    try:
+        return _extract(document_id, settings, model, tariff, force=force)
+    except Exception as exc:
+        if is_transient(exc) or isinstance(exc, NotFound):
+            raise
+        code, message = failure_of(exc)
+        log.error("document %s failed: %s: %s", document_id, code, message, exc_info=exc)
+        fail_document(settings, document_id, code, message)
+        return stored_outcome(settings, document_id, skipped=False)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Failures that may heal by themselves: the caller retries the document."""
+    if isinstance(exc, ModelError):
+        return exc.transient
+    return isinstance(exc, OperationalError)
+
+
+def failure_of(exc: BaseException) -> tuple[str, str]:
+    """The typed code and message stored for an exception that ended a document."""
+    if isinstance(exc, ShipdocError):
+        return exc.code, exc.message
+    return INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def fail_document(settings: Settings, document_id: int, code: str, message: str) -> None:
+    """End the document ``failed`` (``rejected`` for bad input) with its code and message."""
+    status = DocumentStatus.REJECTED if code in _INPUT_CODES else DocumentStatus.FAILED
+    with session_scope(settings.database_url) as session:
+        session.execute(
+            update(Document)
+            .where(Document.id == document_id)
+            .values(status=status, error_code=code[:64], error_message=message, updated_at=utcnow())
+        )
+
+
+_INPUT_CODES = {c.code for c in InputError.__subclasses__()} | {InputError.code}
+
+
+def _extract(
+    document_id: int,
+    settings: Settings,
+    model: ChatModel | None,
+    tariff: TariffSource | None,
+    *,
+    force: bool,
+) -> ExtractionOutcome:
     doc, pages = _load(settings, document_id)
     if doc.status == DocumentStatus.RECEIVED:
         parse_document(document_id, settings=settings)
@@ -317,7 +386,14 @@ def extract_document(
     groups = _classify(pages, model)
     results = [_run_group(settings, document_id, g, model, tariff) for g in groups]
     _drop_stale_records(settings, document_id, {g.first for g in groups})
-    _set_status(settings, document_id, _document_status(results))
+    status = _document_status(results)
+    failed = next((r for r in results if r.outcome == "failed"), None)
+    if status == DocumentStatus.FAILED and failed is not None:
+        fail_document(
+            settings, document_id, failed.code or "extraction_failed", failed.reason or "failed"
+        )
+    else:
+        _set_status(settings, document_id, status)
     return stored_outcome(settings, document_id, skipped=False)
 
 

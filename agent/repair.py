@@ -73,8 +73,14 @@ class Repair:
                 self._bad(log.error)
             out.append(Message(role="tool", content=content, tool_call_id=call.id, name=call.name))
             if self.ctx.written is not None:
+                self._skipped(calls[calls.index(call) + 1 :])
                 break
         return out
+
+    def _skipped(self, calls: list[ToolCall]) -> None:
+        """Calls after the write_back of a reply are not run, but they are logged."""
+        for call in calls:
+            self.logs.append(refused(call, "not run: the record was already written in this reply"))
 
     def _bad(self, what: str) -> None:
         self.tool_errors += 1
@@ -91,6 +97,22 @@ def _as_record(content: str) -> dict[str, Any] | None:
         record: dict[str, Any] = value["record"]
         return record
     return value if isinstance(value, dict) and "name" not in value else None
+
+
+def refused(call: ToolCall, why: str) -> ToolCallLog:
+    """The log entry of a call that was not run, with its arguments as the model sent them."""
+    try:
+        arguments = call.arguments()
+    except (ValueError, RecursionError):
+        arguments = {"_raw": call.arguments_json[:4000]}
+    return ToolCallLog(
+        call_id=call.id[:100] if call.id else None,
+        name=call.name[:100],
+        arguments=arguments,
+        result_summary=json.dumps({"error": why}),
+        latency_s=0.0,
+        error=why,
+    )
 
 
 def pipeline_call(name: str, arguments: dict[str, Any], seq: int) -> ToolCall:

@@ -45,6 +45,18 @@ class ToolFailure(Exception):
     """A mistake the model can fix; the message goes back to it on the call id."""
 
 
+class ToolCrashed(Exception):
+    """A tool raised something that is not the model's mistake: our defect or infrastructure.
+
+    Carries the call's log entry so that the run still records the call that crashed; the
+    original exception is the ``__cause__``.
+    """
+
+    def __init__(self, log: ToolCallLog) -> None:
+        super().__init__(log.error or "tool crashed")
+        self.log = log
+
+
 @dataclass
 class ToolContext:
     target: WriteTarget
@@ -68,7 +80,9 @@ class ToolContext:
 
 class LookupTariffArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    description: str = Field(description="goods description as printed")
+    description: str = Field(
+        min_length=1, max_length=2000, description="goods description as printed"
+    )
     origin: str | None = Field(default=None, description="ISO country of origin, if known")
 
 
@@ -218,33 +232,73 @@ def _coerce(tool: Tool, raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+# Column widths of tool_calls (call_id, name) and the most argument text kept in a log.
+_ID_CHARS = 100
+_RAW_CHARS = 4000
+
+
+def _without_nul(value: Any) -> Any:
+    """``value`` with NUL characters removed from every string (PostgreSQL JSON refuses them)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def _parsed_arguments(call: ToolCall) -> tuple[dict[str, Any], str | None]:
+    """The call's arguments, or the raw text kept under ``_raw`` and why it did not parse."""
+    try:
+        return _without_nul(call.arguments()), None
+    except (ValueError, RecursionError) as exc:
+        raw = call.arguments_json.replace("\x00", "")[:_RAW_CHARS]
+        return {"_raw": raw}, str(exc) or type(exc).__name__
+
+
 def execute(ctx: ToolContext, call: ToolCall) -> tuple[str, ToolCallLog]:
-    """Run one call; returns the text for the tool message and the log entry."""
+    """Run one call; returns the text for the tool message and the log entry.
+
+    Raises ``ToolCrashed`` when the tool failed for a reason that is not the model's.
+    """
     started = time.monotonic()
-    arguments: dict[str, Any] = {}
+    arguments, unparsed = _parsed_arguments(call)
     error: str | None = None
     try:
         tool = TOOLS.get(call.name)
         if tool is None:
-            raise ToolFailure(f"unknown tool {call.name!r}; the tools are: {', '.join(TOOLS)}")
-        try:
-            arguments = call.arguments()
-        except ValueError as exc:
-            raise ToolFailure(f"arguments are not a JSON object: {exc}") from exc
+            name = call.name[:_ID_CHARS]
+            raise ToolFailure(f"unknown tool {name!r}; the tools are: {', '.join(TOOLS)}")
+        if unparsed is not None:
+            raise ToolFailure(f"arguments are not a JSON object: {unparsed}")
         try:
             args = tool.args_model.model_validate(_coerce(tool, arguments))
         except ValidationError as exc:
             raise ToolFailure(f"bad arguments for {tool.name}: {_errors(exc)}") from exc
-        content = json.dumps(tool.handler(ctx, args), ensure_ascii=False, default=str)
+        try:
+            result = tool.handler(ctx, args)
+        except ValidationError as exc:
+            # A value the tool's own argument checks refused: still the model's to fix.
+            raise ToolFailure(f"bad arguments for {tool.name}: {_errors(exc)}") from exc
+        content = json.dumps(result, ensure_ascii=False, default=str)
     except ToolFailure as exc:
         error = str(exc)
         content = json.dumps({"error": error})
-    log = ToolCallLog(
-        call_id=call.id,
-        name=call.name,
+    except Exception as exc:
+        crash = f"internal error in tool {call.name[:_ID_CHARS]!r}: {type(exc).__name__}: {exc}"
+        raise ToolCrashed(_log(call, arguments, "", started, crash)) from exc
+    return content, _log(call, arguments, content, started, error)
+
+
+def _log(
+    call: ToolCall, arguments: dict[str, Any], content: str, started: float, error: str | None
+) -> ToolCallLog:
+    return ToolCallLog(
+        call_id=call.id[:_ID_CHARS] if call.id else call.id,
+        name=call.name[:_ID_CHARS],
         arguments=arguments,
         result_summary=content[:500],
         latency_s=round(time.monotonic() - started, 4),
         error=error,
     )
-    return content, log

@@ -269,7 +269,9 @@ def reset_failed(url: str, document_id: int) -> bool:
             return False
         result = session.execute(
             update(Job)
-            .where(Job.key == key, Job.state == JobState.FAILED)
+            # A document can fail while its job ends ``done`` (no readable text, a model
+            # that produced nothing usable): either way the document is what is retried.
+            .where(Job.key == key, Job.state.in_([JobState.FAILED, JobState.DONE]))
             .values(
                 state=JobState.PENDING,
                 attempts=0,

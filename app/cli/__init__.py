@@ -9,6 +9,7 @@ add a line to ``COMMANDS``: the command name, its module, and the attribute ther
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import typer
@@ -78,4 +79,9 @@ def main() -> None:
         sys.exit(EXIT_BAD_INPUT)
     except ShipdocError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
+    except Exception as exc:
+        # A defect of ours: one line for the user; the traceback only with debug logging.
+        logging.getLogger("shipdoc").debug("unexpected error", exc_info=exc)
+        typer.echo(f"error: internal_error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
