@@ -28,6 +28,7 @@ from agent.prompting import prompt_version, render_candidates
 from agent.tools import TariffOption, TariffSource, ToolContext
 from core.db import session_scope
 from core.errors import InputError, NotFound, ShipdocError
+from core.events import EventType, document_payload, emit_event
 from core.migrate import ensure_current
 from core.models import AgentRun, Document, DocumentStatus, Page, Record, utcnow
 from core.records import DocType, Provenance, values_model_for, values_to_record
@@ -185,9 +186,15 @@ def _set_status(settings: Settings, document_id: int, status: DocumentStatus) ->
     with session_scope(settings.database_url) as session:
         doc = session.get(Document, document_id)
         if doc is not None:
+            failed_now = status == DocumentStatus.FAILED and doc.status != status
             doc.status = status
             doc.error_code = None
             doc.error_message = None
+            if failed_now:
+                session.flush()
+                emit_event(
+                    session, EventType.DOCUMENT_FAILED, document_payload(doc), document_id=doc.id
+                )
 
 
 def _document_status(results: list[RunResult]) -> DocumentStatus:
@@ -353,11 +360,20 @@ def fail_document(settings: Settings, document_id: int, code: str, message: str)
     """End the document ``failed`` (``rejected`` for bad input) with its code and message."""
     status = DocumentStatus.REJECTED if code in _INPUT_CODES else DocumentStatus.FAILED
     with session_scope(settings.database_url) as session:
+        before = session.scalar(select(Document.status).where(Document.id == document_id))
         session.execute(
             update(Document)
             .where(Document.id == document_id)
             .values(status=status, error_code=code[:64], error_message=message, updated_at=utcnow())
         )
+        doc = session.get(Document, document_id)
+        if doc is not None and before != status:
+            kind = (
+                EventType.DOCUMENT_REJECTED
+                if status == DocumentStatus.REJECTED
+                else EventType.DOCUMENT_FAILED
+            )
+            emit_event(session, kind, document_payload(doc), document_id=document_id)
 
 
 _INPUT_CODES = {c.code for c in InputError.__subclasses__()} | {InputError.code}

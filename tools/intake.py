@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from core.blobs import BlobStore
 from core.db import session_scope
 from core.errors import FileTooLarge, InputError, NotFound
+from core.events import EventType, document_payload, emit_event
 from core.migrate import ensure_current
 from core.models import Document, DocumentStatus, Page, utcnow
 from core.settings import Settings, get_settings
@@ -156,6 +157,12 @@ def _store_rejection(document_id: int, error: InputError, settings: Settings) ->
         doc.status = DocumentStatus.REJECTED
         doc.error_code = error.code
         doc.error_message = error.message
+        _emit_rejected(session, doc)
+
+
+def _emit_rejected(session: Session, doc: Document) -> None:
+    session.flush()
+    emit_event(session, EventType.DOCUMENT_REJECTED, document_payload(doc), document_id=doc.id)
 
 
 def _release(document_id: int, settings: Settings) -> None:
@@ -199,6 +206,7 @@ def _store_pages(
             doc.status = DocumentStatus.REJECTED
             doc.error_code = "all_pages_failed"
             doc.error_message = "no page of the document could be read"
+            _emit_rejected(session, doc)
         else:
             doc.status = DocumentStatus.PARSED
 

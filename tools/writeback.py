@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.events import EventType, emit_event, record_payload
 from core.models import AgentRun, Record, RecordStatus, ToolCallRow
 from core.records import SCHEMA_VERSION, DocType
 from tools.printed import Suggestion, as_json, split_printed
@@ -89,6 +90,12 @@ def write_back(
         confidence=confidence,
         suggestions=as_json(proposed),
     )
+    kind = (
+        EventType.RECORD_EXTRACTED
+        if status is RecordStatus.EXTRACTED
+        else EventType.RECORD_NEEDS_REVIEW
+    )
+    emit_event(session, kind, record_payload(row), document_id=row.document_id, record_id=row.id)
     return WriteBackResult(
         record_id=row.id, status=status, issues=issues, values=values, suggestions=proposed
     )

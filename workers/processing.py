@@ -24,6 +24,7 @@ from agent.models.base import ModelError
 from agent.pipeline import extract_document
 from core.db import session_scope
 from core.errors import ShipdocError
+from core.events import EventType, document_payload, emit_event
 from core.models import AgentRun, Document, DocumentStatus, utcnow
 from core.settings import Settings
 from tools.intake import parse_document
@@ -169,13 +170,16 @@ def _reset_stale_parse(document_id: int, settings: Settings) -> None:
 
 def _fail_document(document_id: int, code: str, message: str, settings: Settings) -> None:
     with session_scope(settings.database_url) as session:
-        session.execute(
-            update(Document)
-            .where(Document.id == document_id)
-            .values(
-                status=DocumentStatus.FAILED,
-                error_code=code[:64],
-                error_message=message,
-                updated_at=utcnow(),
+        doc = session.get(Document, document_id)
+        if doc is None:
+            return
+        already = doc.status == DocumentStatus.FAILED
+        doc.status = DocumentStatus.FAILED
+        doc.error_code = code[:64]
+        doc.error_message = message
+        doc.updated_at = utcnow()
+        if not already:
+            session.flush()
+            emit_event(
+                session, EventType.DOCUMENT_FAILED, document_payload(doc), document_id=doc.id
             )
-        )

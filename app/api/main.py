@@ -8,7 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.api import chat, documents, health, kb, keys, metrics, records, review
+from app.api import (
+    chat,
+    documents,
+    events,
+    exports,
+    health,
+    kb,
+    keys,
+    metrics,
+    records,
+    review,
+)
 from app.api.deps import ServiceState
 from app.api.errors import body, install
 from app.api.ratelimit import make_rate_limiter
@@ -63,6 +74,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse(body("request_too_large", message), 413)
         return await call_next(request)
 
-    for module in (documents, records, review, chat, kb, keys, health, metrics):
+    for module in (
+        documents,
+        records,
+        review,
+        events,
+        exports,
+        chat,
+        kb,
+        keys,
+        health,
+        metrics,
+    ):
         app.include_router(module.router)
     return app

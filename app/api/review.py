@@ -14,6 +14,7 @@ from app.api.errors import ApiError, from_shipdoc
 from app.api.records import RecordList, RecordOut, record_out, summaries
 from core.db import session_scope
 from core.errors import InputError
+from core.events import EventType, emit_event, record_payload
 from core.models import Record, RecordReview, RecordStatus
 
 router = APIRouter(tags=["review"])
@@ -63,7 +64,21 @@ def review_record(record_id: int, body: ReviewIn, state: State, principal: Revie
             )
         )
         session.flush()
-        return record_out(session, record_id)
+        out = record_out(session, record_id)
+        emit_event(
+            session,
+            EventType.RECORD_REVIEWED,
+            {
+                **record_payload(record),
+                "action": body.action,
+                "review_state": out.review_state,
+                "corrected_fields": sorted(body.fields),
+                "reviewer": f"{principal.name} (key {principal.key_id})",
+            },
+            document_id=record.document_id,
+            record_id=record.id,
+        )
+        return out
 
 
 @router.get("/v1/review-queue", response_model=RecordList)

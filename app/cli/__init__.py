@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("app.cli.service", "serve_cmd"),
     "worker": ("app.cli.service", "worker_cmd"),
     "keys": ("app.cli.keys", "app"),
+    "export": ("app.cli.export", "export_cmd"),
 }
 
 # Exit codes: 0 ok, 1 our failure (configuration, dependency), 2 bad input or usage.
