@@ -11,8 +11,6 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
-# Reference data (HS nomenclature, ...) lives beside the repository in shared/data.
-DEFAULT_SHARED_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 class Limits(BaseModel):
@@ -166,7 +164,6 @@ class Settings(BaseSettings):
 
     environment: str = Field(default="development", description="development|test|production")
     var_dir: Path = DEFAULT_VAR_DIR
-    shared_data_dir: Path = DEFAULT_SHARED_DATA_DIR
     database_url: str = ""
     blob_dir: Path | None = None
     secret_key: SecretStr = SecretStr("change-me")

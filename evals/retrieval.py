@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from core.errors import InputError
 from core.settings import get_settings
+from kb.ingest import data_dir
 
 Lookup = Callable[[str], Sequence[str]]
 LookupFactory = Callable[[], Lookup]
@@ -192,8 +193,8 @@ def _words(text: str) -> list[str]:
 
 @lru_cache(maxsize=2)
 def hs6_descriptions(path: Path | None = None) -> dict[str, str]:
-    """HS6 code -> description from the shared HS 2022 nomenclature."""
-    source = path or get_settings().shared_data_dir / "hs2022" / "harmonized-system.csv"
+    """HS6 code -> description from the bundled HS 2022 nomenclature (kb/data)."""
+    source = path or data_dir(get_settings()) / "hs2022" / "harmonized-system.csv"
     if not source.exists():
         raise InputError(f"HS nomenclature not found at {source}", code="hs_missing")
     with source.open(encoding="utf-8") as fh:

@@ -29,6 +29,7 @@ from core.settings import get_settings
 from evals import refdata
 from evals.goods import Goods, catalogue, goods_in, trade_for
 from evals.parties import make_party
+from kb.ingest import data_dir
 
 EXPORTERS = ("CN", "CN", "CN", "IN", "VN", "TR", "US", "KR", "JP", "BR", "GB", "SG")
 IMPORTERS = ("NL", "DE", "BE", "FR")
@@ -49,8 +50,8 @@ EUR_PER_UNIT = {
 
 @lru_cache(maxsize=1)
 def _cn_codes() -> dict[str, list[str]]:
-    """HS6 -> the EU CN8 codes under it (from the shared EU Combined Nomenclature)."""
-    path = get_settings().shared_data_dir / "eu-cn-2026" / "cnCodes_2026.json"
+    """HS6 -> the EU CN8 codes under it (from the bundled EU Combined Nomenclature)."""
+    path = data_dir(get_settings()) / "eu-cn-2026" / "cnCodes_2026.json"
     by_hs6: dict[str, list[str]] = {}
     for row in json.loads(Path(path).read_text(encoding="utf-8")):
         by_hs6.setdefault(row["code"][:6], []).append(row["code"])

@@ -18,6 +18,7 @@ from core.settings import get_settings
 from evals.corpus import GroundTruth, build_item, demo_documents, generate_corpus, plan_item
 from evals.goldenset import GOLDEN_CORPUS, load_golden_truth
 from evals.refdata import COUNTRIES, PLACES, is_valid_container_number, iso6346_check_digit, mrn
+from kb.ingest import data_dir
 
 ISO_4217 = {"EUR", "USD", "GBP", "CNY", "JPY", "INR", "TRY", "PLN", "CHF"}
 
@@ -31,13 +32,13 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> list[GroundTruth]:
 
 
 def _hs6() -> set[str]:
-    path = get_settings().shared_data_dir / "hs2022" / "harmonized-system.csv"
+    path = data_dir(get_settings()) / "hs2022" / "harmonized-system.csv"
     with path.open(encoding="utf-8") as fh:
         return {r["hscode"] for r in csv.DictReader(fh) if r["level"] == "6"}
 
 
 def _cn8() -> set[str]:
-    path = get_settings().shared_data_dir / "eu-cn-2026" / "cnCodes_2026.json"
+    path = data_dir(get_settings()) / "eu-cn-2026" / "cnCodes_2026.json"
     return {r["code"] for r in json.loads(path.read_text(encoding="utf-8"))}
 
 

@@ -19,10 +19,11 @@ from evals.retrieval import (
     lookup_names,
     register_lookup,
 )
+from kb.ingest import data_dir
 
 
 def _nomenclature() -> dict[str, str]:
-    path = get_settings().shared_data_dir / "hs2022" / "harmonized-system.csv"
+    path = data_dir(get_settings()) / "hs2022" / "harmonized-system.csv"
     with path.open(encoding="utf-8") as fh:
         return {r["hscode"]: r["description"] for r in csv.DictReader(fh)}
 
