@@ -24,8 +24,10 @@ from agent.classify import PageGroup, classify
 from agent.loop import INTERNAL_ERROR, RunResult, run_extraction
 from agent.models import build_model
 from agent.models.base import ChatModel, ModelError, ModelOutputInvalid, Usage
+from agent.models.tracing import traced
 from agent.prompting import prompt_version, render_candidates
 from agent.tools import TariffOption, TariffSource, ToolContext
+from core import metrics, telemetry
 from core.db import session_scope
 from core.errors import InputError, NotFound, ShipdocError
 from core.events import EventType, document_payload, emit_event
@@ -207,10 +209,18 @@ def _document_status(results: list[RunResult]) -> DocumentStatus:
 
 
 def _classify(pages: list[PageText], model: ChatModel) -> list[PageGroup]:
-    try:
-        return classify(pages, model)
-    except ModelOutputInvalid:
-        return classify(pages, None)
+    with (
+        telemetry.span("shipdoc.classify", {"shipdoc.pages": len(pages)}) as span,
+        metrics.timed("classify"),
+        metrics.purpose("classify"),
+    ):
+        try:
+            groups = classify(pages, model)
+        except ModelOutputInvalid:
+            groups = classify(pages, None)
+        span.set_attribute("shipdoc.groups", len(groups))
+        span.set_attribute("shipdoc.doc_types", [g.doc_type for g in groups])
+        return groups
 
 
 def agent_limits(settings: Settings) -> AgentSettings:
@@ -254,13 +264,27 @@ def _run_group(
         tariff=tariff,
         candidates=render_candidates(tariff_candidates(group.pages, tariff)),
     )
-    try:
-        result = run_extraction(
-            model, ctx, agent_limits(settings), request_timeout_s=settings.model.timeout_s
-        )
-    except Exception as exc:
-        _close_run(settings, run_id, exc)
-        raise
+    attributes = {
+        "shipdoc.run_id": run_id,
+        "shipdoc.doc_type": group.doc_type,
+        "shipdoc.page_first": group.first,
+        "shipdoc.page_last": group.last,
+    }
+    with (
+        telemetry.span("shipdoc.agent_run", attributes) as span,
+        metrics.timed("extract"),
+        metrics.purpose("extract"),
+    ):
+        try:
+            result = run_extraction(
+                model, ctx, agent_limits(settings), request_timeout_s=settings.model.timeout_s
+            )
+        except Exception as exc:
+            telemetry.fail(span, exc)
+            _close_run(settings, run_id, exc)
+            raise
+        span.set_attribute("shipdoc.outcome", result.outcome)
+        span.set_attribute("shipdoc.requests", result.requests)
     totals = RunTotals(
         requests=result.requests + len(group.responses),
         prompt_tokens=result.usage.prompt_tokens + _sum(group, "prompt_tokens"),
@@ -330,6 +354,20 @@ def extract_document(
 ) -> ExtractionOutcome:
     """Run the extraction of a stored document and store its records and runs."""
     settings = settings or get_settings()
+    with telemetry.span("shipdoc.extract_document", {"shipdoc.document_id": document_id}) as span:
+        outcome = _extract_outcome(document_id, settings, model, tariff, force)
+        span.set_attribute("shipdoc.status", outcome.status)
+        span.set_attribute("shipdoc.skipped", outcome.skipped)
+        return outcome
+
+
+def _extract_outcome(
+    document_id: int,
+    settings: Settings,
+    model: ChatModel | None,
+    tariff: TariffSource | None,
+    force: bool,
+) -> ExtractionOutcome:
     ensure_current(settings.database_url)
     try:
         return _extract(document_id, settings, model, tariff, force=force)
@@ -397,7 +435,7 @@ def _extract(
         return stored_outcome(settings, document_id, skipped=True)
     if not pages:
         return _no_text(settings, doc)
-    model = model or build_model(settings)
+    model = traced(model or build_model(settings))
     tariff = tariff or KbTariff(settings)
     groups = _classify(pages, model)
     results = [_run_group(settings, document_id, g, model, tariff) for g in groups]

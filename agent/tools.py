@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agent.models.base import ToolCall, ToolSpec
 from agent.prompting import scrub_prompt_leaks
+from core import telemetry
 from core.db import session_scope
 from core.errors import ShipdocError
 from core.records import values_model_for
@@ -262,6 +263,19 @@ def execute(ctx: ToolContext, call: ToolCall) -> tuple[str, ToolCallLog]:
 
     Raises ``ToolCrashed`` when the tool failed for a reason that is not the model's.
     """
+    attributes = {
+        "gen_ai.operation.name": "execute_tool",
+        "gen_ai.tool.name": call.name,
+        "gen_ai.tool.call.id": call.id,
+    }
+    with telemetry.span(f"execute_tool {call.name}", attributes) as span:
+        content, log = _execute(ctx, call)
+        if log.error is not None:
+            span.set_attribute("error.type", "tool_error")
+        return content, log
+
+
+def _execute(ctx: ToolContext, call: ToolCall) -> tuple[str, ToolCallLog]:
     started = time.monotonic()
     arguments, unparsed = _parsed_arguments(call)
     error: str | None = None

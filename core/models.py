@@ -162,6 +162,14 @@ class AgentRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Routing by complexity (agent/routing.py): the tier chosen and the features it saw.
+    route_tier: Mapped[str | None] = mapped_column(String(20))
+    route_features: Mapped[dict[str, Any] | None] = mapped_column()
+    # Requests answered by the fallback, their cost, and what the failed primary attempts
+    # cost before it (both kept: a fallback never hides the spend that led to it).
+    fallback_requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    fallback_cost: Mapped[float | None] = mapped_column(Float)
+    failed_primary_cost: Mapped[float | None] = mapped_column(Float)
 
     tool_calls: Mapped[list[ToolCallRow]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="ToolCallRow.seq"
@@ -388,3 +396,63 @@ class WebhookAttempt(Base):
     latency_ms: Mapped[float] = mapped_column(Float, default=0.0)
     response_excerpt: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- production ops: shadow runs, nightly evals (issue 13) ---------------------------------
+
+
+class ShadowRun(Base):
+    """A candidate model's run on a document the primary already finished, and the
+    field-level diff against the primary's record (never shown to users, never written
+    to records)."""
+
+    __tablename__ = "shadow_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    record_id: Mapped[int | None] = mapped_column(Integer)
+    doc_type: Mapped[str] = mapped_column(String(40))
+    route_tier: Mapped[str | None] = mapped_column(String(20))
+    primary_model: Mapped[str] = mapped_column(String(200))
+    candidate_model: Mapped[str] = mapped_column(String(200))
+    # ok | failed
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    latency_s: Mapped[float] = mapped_column(Float, default=0.0)
+    primary_latency_s: Mapped[float | None] = mapped_column(Float)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float | None] = mapped_column(Float)
+    record: Mapped[dict[str, Any] | None] = mapped_column()
+    # [{"field": "line_items[].amount", "key": ..., "outcome": exact|equivalent|different|...}]
+    fields: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+
+
+class EvalResult(Base):
+    """One model's score on the golden sample in one nightly batch."""
+
+    __tablename__ = "eval_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch: Mapped[str] = mapped_column(String(40))
+    # production | fallback | reference
+    role: Mapped[str] = mapped_column(String(20))
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_version: Mapped[str] = mapped_column(String(64))
+    files: Mapped[int] = mapped_column(Integer, default=0)
+    documents: Mapped[int] = mapped_column(Integer, default=0)
+    accuracy: Mapped[float] = mapped_column(Float, default=0.0)
+    f1: Mapped[float] = mapped_column(Float, default=0.0)
+    by_doc_type: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    cost: Mapped[float | None] = mapped_column(Float)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )

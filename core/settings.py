@@ -154,6 +154,18 @@ class AgentSettings(BaseModel):
     constrained_output: bool | None = None
 
 
+class TelemetrySettings(BaseModel):
+    """Traces, metrics, routing, shadow runs, nightly evals, costs (core/telemetry,
+    agent/routing, agent/shadow, evals/nightly). Env: ``SHIPDOC_TELEMETRY__<FIELD>``.
+    The OTLP endpoint is the standard ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
+
+    service_name: str = "shipdoc"
+    # Record prompts and replies (document text) on model spans; off by default.
+    capture_content: bool = False
+    # `shipdoc worker` serves its own Prometheus metrics here (0: off).
+    worker_metrics_port: int = 0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPDOC_",
@@ -174,6 +186,7 @@ class Settings(BaseSettings):
     kb: KbSettings = Field(default_factory=KbSettings)
     service: ServiceSettings = ServiceSettings()
     agent: AgentSettings = AgentSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from core import metrics, telemetry
 from core.settings import Settings
 from kb import index, sparse
 from kb.embedders import Embedder, make_embedder
@@ -79,6 +80,26 @@ class KnowledgeBase:
 
         Tariff queries are rewritten (trade jargon -> tariff words, ``kb/rewrite.py``)
         unless ``rewrite`` is False."""
+        attributes = {"shipdoc.kb.corpus": corpus, "shipdoc.kb.mode": mode, "shipdoc.kb.top": top}
+        with (
+            telemetry.span("shipdoc.kb.search", attributes) as span,
+            metrics.RETRIEVAL_SECONDS.labels(corpus).time(),
+        ):
+            found = self._points(text, corpus, top, level, language, mode, dense_vector, rewrite)
+            span.set_attribute("shipdoc.kb.hits", len(found))
+            return found
+
+    def _points(
+        self,
+        text: str,
+        corpus: str,
+        top: int,
+        level: int | None,
+        language: str | None,
+        mode: index.Mode,
+        dense_vector: list[float] | None,
+        rewrite: bool,
+    ) -> list[Any]:
         query = _validated(text, top)
         if rewrite and corpus != "docs":
             query = rewrite_query(query)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from core import metrics, telemetry
 from core.blobs import BlobStore
 from core.db import session_scope
 from core.errors import FileTooLarge, InputError, NotFound
@@ -96,9 +97,16 @@ def parse_document(
         raise NotFound(f"no document with id {document_id}")
     if claimed:
         data = data if data is not None else BlobStore(settings.blobs).get(sha)
+        attributes = {"shipdoc.document_id": document_id, "shipdoc.size_bytes": len(data)}
         try:
-            media_type = detect_media_type(data)
-            parsed = parse_bytes(data, limits=settings.limits, ocr=settings.ocr)
+            with (
+                telemetry.span("shipdoc.parse", attributes) as span,
+                metrics.timed("parse"),
+            ):
+                media_type = detect_media_type(data)
+                span.set_attribute("shipdoc.media_type", media_type)
+                parsed = parse_bytes(data, limits=settings.limits, ocr=settings.ocr)
+                span.set_attribute("shipdoc.pages", parsed.page_count)
         except InputError as exc:
             _store_rejection(document_id, exc, settings)
         except BaseException:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import metrics, telemetry
 from core.events import EventType, emit_event, record_payload
 from core.models import AgentRun, Record, RecordStatus, ToolCallRow
 from core.records import SCHEMA_VERSION, DocType
@@ -71,6 +72,23 @@ def write_back(
     Tariff codes that the pages do not print leave the record for its suggestions (with
     ``suggestions`` from the caller, e.g. tariff lookups): printed is not suggested.
     """
+    attributes = {"shipdoc.doc_type": target.doc_type, "shipdoc.run_id": target.run_id}
+    with telemetry.span("shipdoc.write_back", attributes) as span, metrics.timed("write_back"):
+        result = _write_back(session, target, args, pages, hs_exists, extra_issues, suggestions)
+        span.set_attribute("shipdoc.record_status", result.status)
+        span.set_attribute("shipdoc.issues", len(result.issues))
+        return result
+
+
+def _write_back(
+    session: Session,
+    target: WriteTarget,
+    args: WriteBackArgs,
+    pages: list[PageText],
+    hs_exists: HsExists | None,
+    extra_issues: list[Issue] | None,
+    suggestions: dict[str, list[Suggestion]] | None,
+) -> WriteBackResult:
     values = normalize(target.doc_type, args.record)
     values, unprinted = split_printed(values, "\n".join(p.text for p in pages))
     proposed = {**(suggestions or {})}

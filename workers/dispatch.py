@@ -5,15 +5,21 @@ same functions (workers.processing, workers.chat, workers.kb_ingest).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from opentelemetry.trace import Span, SpanKind
+
+from core import telemetry
 from core.settings import Settings
-from workers import jobs
+from workers import jobs, presence
 from workers.celery_app import (
     CHAT,
     EXTRACT_QUEUE,
@@ -33,6 +39,27 @@ from workers.streams import MemoryStreams, RedisStreams, Streams, redis_client
 log = logging.getLogger(__name__)
 
 
+# A message header with the time the task was sent: the queue's age is its oldest message's.
+SENT_AT = "shipdoc_sent_at"
+
+
+def _sent_at(raw: bytes | str) -> float | None:
+    try:
+        message = json.loads(raw)
+        return float(message["headers"][SENT_AT])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+TASK_OF_QUEUE = {route["queue"]: name for name, route in ROUTES.items()}
+
+
+def enqueue_span(task: str, queue: str) -> AbstractContextManager[Span]:
+    """The producer span of one queued task (its context goes with the message)."""
+    attributes = {"messaging.system": "celery", "messaging.destination.name": queue}
+    return telemetry.span(f"send {task}", attributes, kind=SpanKind.PRODUCER)
+
+
 class Dispatcher(Protocol):
     streams: Streams
 
@@ -43,6 +70,10 @@ class Dispatcher(Protocol):
     def submit_kb_ingest(self) -> None: ...
 
     def queue_depths(self) -> dict[str, int]: ...
+
+    def queue_ages(self) -> dict[str, float]: ...
+
+    def heartbeats(self) -> list[presence.Heartbeat]: ...
 
     def ping(self) -> None: ...
 
@@ -57,7 +88,12 @@ class CeleryDispatcher:
         self._redis = redis_client(settings)
 
     def _send(self, name: str, args: list[Any]) -> None:
-        self.app.send_task(name, args=args, queue=ROUTES[name]["queue"])
+        queue = ROUTES[name]["queue"]
+        with enqueue_span(name, queue):
+            # The trace context travels in the message headers (workers/tasks.py reads it).
+            headers = telemetry.inject_headers()
+            headers[SENT_AT] = f"{time.time():.3f}"
+            self.app.send_task(name, args=args, queue=queue, headers=headers)
 
     def submit_document(self, document_id: int) -> None:
         self._send(PROCESS_DOCUMENT, [document_id])
@@ -79,6 +115,25 @@ class CeleryDispatcher:
                 pipe.llen(key)
             depths[queue] = sum(int(n) for n in pipe.execute())
         return depths
+
+    def queue_ages(self) -> dict[str, float]:
+        """Seconds the oldest message of each queue has waited (kombu pushes on the left and
+        pops on the right: the oldest is the last element)."""
+        prefix = self.settings.service.key_prefix
+        now = time.time()
+        ages: dict[str, float] = {}
+        for queue in QUEUES:
+            oldest = 0.0
+            for key in [prefix + queue] + [f"{prefix}{queue}\x06\x16{p}" for p in range(1, 10)]:
+                raw = self._redis.lindex(key, -1)
+                sent = _sent_at(raw) if raw is not None else None
+                if sent is not None:
+                    oldest = max(oldest, now - sent)
+            ages[queue] = round(oldest, 3)
+        return ages
+
+    def heartbeats(self) -> list[presence.Heartbeat]:
+        return presence.read(self._redis, self.settings.service.key_prefix)
 
     def ping(self) -> None:
         self._redis.ping()
@@ -103,6 +158,7 @@ class InProcessDispatcher:
         }
         self._lock = threading.Lock()
         self._waiting = dict.fromkeys(QUEUES, 0)
+        self._sent: dict[str, list[float]] = {q: [] for q in QUEUES}
         self._timers: set[threading.Timer] = set()
         self._closed = False
 
@@ -111,12 +167,18 @@ class InProcessDispatcher:
             if self._closed:
                 return
             self._waiting[queue] += 1
+            sent = time.monotonic()
+            self._sent[queue].append(sent)
+        with enqueue_span(TASK_OF_QUEUE[queue], queue):
+            headers = telemetry.inject_headers()
 
         def run() -> None:
             with self._lock:
                 self._waiting[queue] -= 1
+                self._sent[queue].remove(sent)
             try:
-                fn(*args)
+                with telemetry.extracted(headers):
+                    fn(*args)
             except Exception:
                 log.exception("in-process task on %s failed", queue)
 
@@ -158,6 +220,19 @@ class InProcessDispatcher:
     def queue_depths(self) -> dict[str, int]:
         with self._lock:
             return dict(self._waiting)
+
+    def queue_ages(self) -> dict[str, float]:
+        now = time.monotonic()
+        with self._lock:
+            return {q: round(now - min(t), 3) if t else 0.0 for q, t in self._sent.items()}
+
+    def heartbeats(self) -> list[presence.Heartbeat]:
+        """The thread pools of this process are its workers: alive while it answers."""
+        with self._lock:
+            if self._closed:
+                return []
+        name = f"inproc-{os.getpid()}"
+        return [presence.Heartbeat(f"{q}-{name}", q, 0.0, True) for q in QUEUES]
 
     def ping(self) -> None:
         return None

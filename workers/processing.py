@@ -17,11 +17,13 @@ import logging
 import time
 from dataclasses import dataclass
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from agent.models.base import ModelError
 from agent.pipeline import extract_document
+from core import telemetry
 from core.db import session_scope
 from core.errors import ShipdocError
 from core.events import EventType, document_payload, emit_event
@@ -79,6 +81,23 @@ def is_transient(exc: BaseException) -> bool:
 
 def process_document(document_id: int, *, settings: Settings, worker: str) -> TaskResult:
     """Parse and extract one document, at most once to completion (see module docstring)."""
+    attributes = {
+        "messaging.system": "celery",
+        "messaging.destination.name": "extract",
+        "shipdoc.document_id": document_id,
+    }
+    with telemetry.span("process document", attributes, kind=SpanKind.CONSUMER) as span:
+        try:
+            result = _process(document_id, settings, worker)
+        except RetryLater as exc:
+            span.set_attribute("shipdoc.retry_in_s", exc.countdown_s)
+            raise
+        span.set_attribute("shipdoc.outcome", str(result.outcome))
+        span.set_attribute("shipdoc.attempt", result.attempts)
+        return result
+
+
+def _process(document_id: int, settings: Settings, worker: str) -> TaskResult:
     url = settings.database_url
     key = jobs.document_key(document_id)
     service = settings.service

@@ -11,6 +11,7 @@ from typing import Any
 
 from celery import Task
 
+from core import telemetry
 from core.settings import get_settings
 from workers.celery_app import CHAT, KB_INGEST, PROCESS_DOCUMENT, build_app
 from workers.chat import ChatJob, run_chat
@@ -20,6 +21,15 @@ from workers.streams import RedisStreams
 
 settings = get_settings()
 celery_app = build_app(settings)
+# Spans go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set; the SDK's batch exporter restarts
+# its thread in each forked pool child.
+telemetry.configure(settings.telemetry)
+
+
+def _trace_headers(task: Task) -> dict[str, str]:
+    """The sender's trace context: Celery merges custom message headers into the request."""
+    found = {key: task.request.get(key) for key in ("traceparent", "tracestate")}
+    return {k: v for k, v in found.items() if isinstance(v, str)}
 
 
 def _worker_id(task: Task) -> str:
@@ -29,7 +39,8 @@ def _worker_id(task: Task) -> str:
 @celery_app.task(bind=True, name=PROCESS_DOCUMENT, max_retries=None)  # type: ignore[untyped-decorator]
 def process_document_task(self: Task, document_id: int) -> dict[str, Any]:
     try:
-        result = process_document(document_id, settings=settings, worker=_worker_id(self))
+        with telemetry.extracted(_trace_headers(self)):
+            result = process_document(document_id, settings=settings, worker=_worker_id(self))
     except RetryLater as exc:
         raise self.retry(countdown=exc.countdown_s, exc=exc) from exc
     return {"document_id": result.document_id, "outcome": result.outcome}
@@ -37,7 +48,8 @@ def process_document_task(self: Task, document_id: int) -> dict[str, Any]:
 
 @celery_app.task(bind=True, name=CHAT, max_retries=0)  # type: ignore[untyped-decorator]
 def chat_task(self: Task, job: dict[str, Any]) -> None:
-    run_chat(ChatJob.model_validate(job), settings=settings, streams=RedisStreams(settings))
+    with telemetry.extracted(_trace_headers(self)):
+        run_chat(ChatJob.model_validate(job), settings=settings, streams=RedisStreams(settings))
 
 
 @celery_app.task(bind=True, name=KB_INGEST, max_retries=0)  # type: ignore[untyped-decorator]

@@ -25,6 +25,8 @@ from agent.models.base import (
     ModelUnavailable,
     Usage,
 )
+from agent.models.tracing import TracedModel, count_cost, purpose_of
+from core import metrics
 
 
 class CircuitOpen(ModelUnavailable):
@@ -117,6 +119,8 @@ class RoutedModel:
     """A ``ChatModel`` over a primary and an optional fallback."""
 
     backend = "router"
+    # Each attempt on the primary and the fallback is traced and counted on its own.
+    traced = True
 
     def __init__(
         self,
@@ -133,6 +137,7 @@ class RoutedModel:
         self.backoff_s = backoff_s
         self.breaker = breaker or CircuitBreaker(failures=5, reset_s=30.0)
         self._sleep = sleep
+        self._traced = {id(r): TracedModel(r.model) for r in (primary, fallback) if r is not None}
 
     def chat(self, request: ChatRequest) -> ChatResponse:
         try:
@@ -140,6 +145,7 @@ class RoutedModel:
         except ModelError as exc:
             if not exc.transient or self.fallback is None:
                 raise
+            metrics.FALLBACKS.labels(self.primary.model.name, self.fallback.model.name).inc()
             try:
                 return self._call(self.fallback, request, None)
             except ModelError as fallback_exc:
@@ -150,6 +156,8 @@ class RoutedModel:
     def _call(
         self, route: Route, request: ChatRequest, breaker: CircuitBreaker | None
     ) -> ChatResponse:
+        model = self._traced.get(id(route)) or TracedModel(route.model)
+
         def attempt() -> ChatResponse:
             if breaker is not None and not breaker.allow():
                 raise CircuitOpen(
@@ -157,7 +165,7 @@ class RoutedModel:
                     f"retrying in at most {breaker.reset_s:g} s"
                 )
             try:
-                response = route.model.chat(request)
+                response = model.chat(request)
             except ModelError as exc:
                 if breaker is not None and exc.transient:
                     breaker.record_failure()
@@ -176,4 +184,6 @@ class RoutedModel:
         response = retrying(attempt)
         if route.price is None:
             return response
-        return response.model_copy(update={"cost_usd": route.price.cost(response.usage)})
+        cost = route.price.cost(response.usage)
+        count_cost(route.model.name, purpose_of(request), cost)
+        return response.model_copy(update={"cost_usd": cost})

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from app.api import (
     chat,
@@ -23,6 +24,7 @@ from app.api import (
 from app.api.deps import ServiceState
 from app.api.errors import body, install
 from app.api.ratelimit import make_rate_limiter
+from core import telemetry
 from core.migrate import ensure_current
 from core.settings import Settings, get_settings
 from workers.dispatch import make_dispatcher
@@ -87,4 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics,
     ):
         app.include_router(module.router)
+    telemetry.configure(settings.telemetry)
+    # A server span per request (probes and scrapes excluded); no-op without a provider.
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app

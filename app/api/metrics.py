@@ -7,11 +7,14 @@ agent_runs) and from the queues themselves.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.core import (
     CollectorRegistry,
     CounterMetricFamily,
@@ -20,12 +23,16 @@ from prometheus_client.core import (
     SummaryMetricFamily,
 )
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ServiceState, State
 from core.db import session_scope
-from core.models import AgentRun, Document, Job
+from core.models import AgentRun, Document, Job, utcnow
+from core.settings import Settings
+from kb.errors import EmbedderMismatch
+from kb.guard import check_embedder
+from workers.celery_app import QUEUES
 
 router = APIRouter(tags=["health"])
 
@@ -36,12 +43,97 @@ class ServiceCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from self._database()
+        yield from self._windows()
+        yield from self._queues()
+        yield from self._workers()
+        yield from self._guard()
+
+    def _queues(self) -> Iterator[Metric]:
+        dispatcher = self.state.dispatcher
         depth = GaugeMetricFamily(
             "shipdoc_queue_depth", "Tasks waiting in each queue", labels=["queue"]
         )
-        for queue, n in self.state.dispatcher.queue_depths().items():
+        for queue, n in dispatcher.queue_depths().items():
             depth.add_metric([queue], n)
         yield depth
+        age = GaugeMetricFamily(
+            "shipdoc_queue_oldest_age_seconds",
+            "Seconds the oldest waiting task of each queue has waited",
+            labels=["queue"],
+        )
+        for queue, seconds in dispatcher.queue_ages().items():
+            age.add_metric([queue], seconds)
+        yield age
+
+    def _workers(self) -> Iterator[Metric]:
+        beats = self.state.dispatcher.heartbeats()
+        age = GaugeMetricFamily(
+            "shipdoc_worker_heartbeat_age_seconds",
+            "Seconds since each worker's last heartbeat",
+            labels=["worker", "queue"],
+        )
+        alive = GaugeMetricFamily(
+            "shipdoc_workers", "Workers with a live heartbeat per queue", labels=["queue"]
+        )
+        ready = GaugeMetricFamily(
+            "shipdoc_workers_ready", "Workers whose warm-up answered, per queue", labels=["queue"]
+        )
+        for queue in QUEUES:
+            here = [b for b in beats if b.queue == queue]
+            alive.add_metric([queue], len(here))
+            ready.add_metric([queue], sum(b.ready for b in here))
+        for b in beats:
+            age.add_metric([b.worker, b.queue], round(b.age_s, 3))
+        yield age
+        yield alive
+        yield ready
+
+    def _guard(self) -> Iterator[Metric]:
+        guard = GaugeMetricFamily(
+            "shipdoc_embedding_guard",
+            "Collections by embedding-guard state (ok, missing, mismatch, unreachable)",
+            labels=["collection", "state"],
+        )
+        for collection, state in guard_states(self.state.settings).items():
+            guard.add_metric([collection, state], 1)
+        yield guard
+
+    def _windows(self) -> Iterator[Metric]:
+        """Shares of recently finished documents, for rate-jump alerts."""
+        ratio = GaugeMetricFamily(
+            "shipdoc_needs_review_ratio",
+            "Share of documents finished in the window that need review",
+            labels=["window"],
+        )
+        fallback = GaugeMetricFamily(
+            "shipdoc_fallback_ratio",
+            "Share of agent runs finished in the window that used the fallback model",
+            labels=["window"],
+        )
+        now = utcnow()
+        with session_scope(self.state.settings.database_url) as session:
+            for window, delta in WINDOWS.items():
+                since = now - delta
+                counts: dict[str, int] = dict(
+                    session.execute(  # type: ignore[arg-type]
+                        select(Document.status, func.count())
+                        .where(Document.updated_at >= since, Document.status.in_(FINISHED))
+                        .group_by(Document.status)
+                    ).all()
+                )
+                total = sum(counts.values())
+                ratio.add_metric([window], counts.get("needs_review", 0) / total if total else 0)
+                runs, fell_back = session.execute(
+                    select(
+                        func.count(),
+                        func.coalesce(
+                            func.sum(case((AgentRun.fallback_requests > 0, 1), else_=0)), 0
+                        ),
+                    ).where(AgentRun.finished_at >= since)
+                ).one()
+                fallback.add_metric([window], int(fell_back) / runs if runs else 0)
+        yield ratio
+        yield fallback
 
     def _database(self) -> Iterator[Metric]:
         with session_scope(self.state.settings.database_url) as session:
@@ -94,10 +186,35 @@ class ServiceCollector(Collector):
         yield tokens
 
 
+WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7)}
+FINISHED = ("extracted", "needs_review", "failed")
+_GUARD_TTL_S = 60.0
+_guard_cache: dict[str, tuple[float, dict[str, str]]] = {}
+_guard_lock = threading.Lock()
+
+
+def guard_states(settings: Settings) -> dict[str, str]:
+    """Each collection's embedding-guard state, checked at most once a minute."""
+    with _guard_lock:
+        cached = _guard_cache.get(settings.database_url)
+        if cached is not None and time.monotonic() - cached[0] < _GUARD_TTL_S:
+            return cached[1]
+    try:
+        states = {s.collection: s.status for s in check_embedder(settings)}
+    except EmbedderMismatch as exc:
+        states = {str(getattr(exc, "collection", "kb")): "mismatch"}
+    except Exception:  # Qdrant down: the state is what we saw, not an error of the scrape
+        states = {"kb": "unreachable"}
+    with _guard_lock:
+        _guard_cache[settings.database_url] = (time.monotonic(), states)
+    return states
+
+
 def render(state: ServiceState) -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ServiceCollector(state))
-    return generate_latest(registry)
+    # The figures read at scrape time, then this process's own instruments (core/metrics).
+    return generate_latest(registry) + generate_latest(REGISTRY)
 
 
 @router.get("/metrics", response_class=Response)

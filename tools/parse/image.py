@@ -126,7 +126,7 @@ def _start_frame(image: Image.Image, index: int, count: int, pool: OcrPool) -> P
     def build(result: OcrResult) -> ParsedPage:
         return to_page(number, result, page_width=width, page_height=height, unit="px")
 
-    return pool.submit(gray, dpi), build
+    return pool.submit(gray, dpi, number), build
 
 
 def to_gray(image: Image.Image) -> Image.Image:

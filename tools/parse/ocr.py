@@ -6,13 +6,16 @@ no words) pays for orientation detection and a second pass on the turned image.
 
 from __future__ import annotations
 
+import contextvars
 import os
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from types import TracebackType
 
 from PIL import Image
 
+from core import metrics, telemetry
 from core.settings import OcrSettings
 from tools.parse import tesseract
 from tools.parse.tesseract import TsvWord
@@ -99,6 +102,21 @@ def read_page(settings: OcrSettings, image: Image.Image, dpi: int | None) -> Ocr
     return OcrResult(words=words, rotation=rotation, width=width, height=height)
 
 
+def _traced_read(
+    settings: OcrSettings, image: Image.Image, dpi: int | None, number: int | None
+) -> OcrResult:
+    with telemetry.span("shipdoc.ocr.page", {"shipdoc.page": number}) as span:
+        started = time.perf_counter()
+        result = read_page(settings, image, dpi)
+        metrics.STAGE_SECONDS.labels("ocr_page").observe(time.perf_counter() - started)
+        span.set_attribute("shipdoc.ocr.words", len(result.words))
+        if result.confidence is not None:
+            span.set_attribute("shipdoc.ocr.confidence", round(result.confidence, 2))
+        if result.rotation:
+            span.set_attribute("shipdoc.ocr.rotation", result.rotation)
+        return result
+
+
 def _unrotate_word(word: TsvWord, rotation: int, width: int, height: int) -> TsvWord:
     x0, y0, x1, y1 = unrotate_box((word.x0, word.y0, word.x1, word.y1), rotation, width, height)
     return TsvWord(word.text, x0, y0, x1, y1, word.conf, word.line)
@@ -165,14 +183,18 @@ class OcrPool:
         self._pending: list[Future[OcrResult]] = []
         self._checked = False
 
-    def submit(self, image: Image.Image, dpi: int | None) -> Future[OcrResult]:
+    def submit(
+        self, image: Image.Image, dpi: int | None, number: int | None = None
+    ) -> Future[OcrResult]:
         if not self._checked:
             tesseract.ensure_available(self._settings)
             self._checked = True
         self._pending = [f for f in self._pending if not f.done()]
         if len(self._pending) >= self._limit:
             wait(self._pending, return_when=FIRST_COMPLETED)
-        future = self._executor.submit(read_page, self._settings, image, dpi)
+        # The OCR thread continues the caller's trace (its page span is a child of parse).
+        run = contextvars.copy_context().run
+        future = self._executor.submit(run, _traced_read, self._settings, image, dpi, number)
         self._pending.append(future)
         return future
 

@@ -16,6 +16,7 @@ from typing import Any
 import pymupdf
 from PIL import Image
 
+from core import telemetry
 from core.errors import CorruptDocument, EncryptedDocument, TooManyPages
 from core.settings import Limits, OcrSettings
 from tools.parse.ocr import OcrPool, OcrResult, to_page
@@ -118,6 +119,14 @@ def parse_pdf(data: bytes, limits: Limits, ocr: OcrSettings) -> ParsedDocument:
 def _text_layer_page(doc: Any, index: int, limits: Limits) -> ParsedPage | None:
     """The page from its text layer, a failed page, or None when it needs OCR."""
     number = index + 1
+    with telemetry.span("shipdoc.parse.page", {"shipdoc.page": number}) as span:
+        page = _layer_or_none(doc, index, limits)
+        span.set_attribute("shipdoc.page.method", "ocr" if page is None else page.method)
+        return page
+
+
+def _layer_or_none(doc: Any, index: int, limits: Limits) -> ParsedPage | None:
+    number = index + 1
     try:
         page = doc.load_page(index)
         words: list[RawWord] = page.get_text("words")
@@ -150,7 +159,7 @@ def _start_ocr(doc: Any, index: int, limits: Limits, pool: OcrPool) -> PendingPa
     def build(result: OcrResult) -> ParsedPage:
         return to_page(number, result, page_width=width, page_height=height, unit="pt")
 
-    return pool.submit(image, dpi), build
+    return pool.submit(image, dpi, number), build
 
 
 def _has_text(words: Sequence[RawWord], min_chars: int) -> bool:
