@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import OperationalError
 
 from agent.candidates import tariff_candidates
@@ -32,7 +32,16 @@ from core.db import session_scope
 from core.errors import InputError, NotFound, ShipdocError
 from core.events import EventType, document_payload, emit_event
 from core.migrate import ensure_current
-from core.models import AgentRun, Document, DocumentStatus, Page, Record, utcnow
+from core.models import (
+    AgentRun,
+    Document,
+    DocumentStatus,
+    Page,
+    Record,
+    RecordReview,
+    RecordStatus,
+    utcnow,
+)
 from core.records import DocType, Provenance, values_model_for, values_to_record
 from core.records import Record as EnvelopeRecord
 from core.settings import AgentSettings, Settings, get_settings
@@ -145,7 +154,9 @@ def stored_outcome(settings: Settings, document_id: int, *, skipped: bool) -> Ex
         if doc is None:
             raise NotFound(f"no document with id {document_id}")
         records = session.scalars(
-            select(Record).where(Record.document_id == document_id).order_by(Record.page_first)
+            select(Record)
+            .where(Record.document_id == document_id, Record.status != RecordStatus.SUPERSEDED)
+            .order_by(Record.page_first)
         ).all()
         runs = session.scalars(select(AgentRun).where(AgentRun.document_id == document_id)).all()
         latest: dict[int, AgentRun] = {}
@@ -458,13 +469,17 @@ def _has_records(settings: Settings, document_id: int) -> bool:
 
 
 def _drop_stale_records(settings: Settings, document_id: int, firsts: set[int]) -> None:
-    """Records of an earlier grouping that this run no longer produced."""
+    """Records of an earlier grouping that this run no longer produced: deleted, unless a
+    reviewer worked on them (then kept as ``superseded``, with their reviews)."""
+    stale = (Record.document_id == document_id, Record.page_first.not_in(firsts))
+    reviewed = exists().where(RecordReview.record_id == Record.id)
     with session_scope(settings.database_url) as session:
         session.execute(
-            delete(Record).where(
-                Record.document_id == document_id, Record.page_first.not_in(firsts)
-            )
+            update(Record)
+            .where(*stale, reviewed)
+            .values(status=RecordStatus.SUPERSEDED, updated_at=utcnow())
         )
+        session.execute(delete(Record).where(*stale, ~reviewed))
 
 
 def extract_file(

@@ -56,7 +56,7 @@ class Document(Base):
     sha256: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     filename: Mapped[str] = mapped_column(String(512))
     media_type: Mapped[str | None] = mapped_column(String(100))
-    size_bytes: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
     page_count: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), index=True, default=DocumentStatus.RECEIVED)
     error_code: Mapped[str | None] = mapped_column(String(64))
@@ -101,6 +101,8 @@ class RecordStatus(enum.StrEnum):
     EXTRACTED = "extracted"
     NEEDS_REVIEW = "needs_review"
     FAILED = "failed"
+    # A re-extraction grouped the pages differently; kept (not deleted) for its reviews.
+    SUPERSEDED = "superseded"
 
 
 class Record(Base):

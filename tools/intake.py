@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import unicodedata
 from pathlib import Path
 from typing import Any, cast
 
@@ -119,10 +120,17 @@ def parse_document(
     return _result(document_id, False, settings)
 
 
+def clean_filename(name: str) -> str:
+    """The name as stored: without control characters (a NUL cannot be stored in
+    PostgreSQL text, and none belongs in a file name) or lone surrogates, at most 512."""
+    kept = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cs"))
+    return kept.strip()[:512] or "upload"
+
+
 def _insert_if_new(session: Session, digest: str, filename: str, size: int) -> bool:
     values = {
         "sha256": digest,
-        "filename": filename[:512],
+        "filename": clean_filename(filename),
         "size_bytes": size,
         "status": DocumentStatus.RECEIVED.value,
         "page_errors": [],

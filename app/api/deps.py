@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.api.errors import ApiError
@@ -15,6 +15,13 @@ from app.api.ratelimit import RateLimiter
 from core.auth import AuthError, Permission, Principal, authenticate
 from core.settings import Settings
 from workers.dispatch import Dispatcher
+
+# Ids are 32-bit integer columns: a larger one names nothing (404/422, not a database error).
+MAX_ID = 2**31 - 1
+DbId = Annotated[int, Path(ge=1, le=MAX_ID, description="the row's id")]
+DbIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# The deepest page of a listing.
+MaxOffset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
@@ -11,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import Admin, Reader, State, Uploader, rate_limit
+from app.api.deps import Admin, DbId, MaxOffset, Reader, State, Uploader, rate_limit
 from app.api.errors import ApiError, from_shipdoc
 from core.blobs import BlobStore
 from core.db import session_scope
@@ -159,7 +160,7 @@ def _store_and_queue(state: State, name: str, data: bytes) -> UploadItem:
 
 
 @router.post("/{document_id}/retry", status_code=202, response_model=DocumentOut)
-def retry(document_id: int, state: State, _principal: Admin) -> DocumentOut:
+def retry(document_id: DbId, state: State, _principal: Admin) -> DocumentOut:
     """Queue a ``failed`` document again (after its cause is fixed), with fresh attempts."""
     url = state.settings.database_url
     if not jobs.reset_failed(url, document_id):
@@ -180,7 +181,7 @@ def list_documents(
     _principal: Reader,
     status: Annotated[str | None, Query(description="e.g. failed, needs_review")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: MaxOffset = 0,
 ) -> DocumentList:
     """Documents, newest first; ``status=failed`` lists the ones that gave up, with errors."""
     with session_scope(state.settings.database_url) as session:
@@ -194,7 +195,7 @@ def list_documents(
 
 
 @router.get("/{document_id}", response_model=DocumentOut)
-def get_document(document_id: int, state: State, _principal: Reader) -> DocumentOut:
+def get_document(document_id: DbId, state: State, _principal: Reader) -> DocumentOut:
     """Status, outcome, errors, pages and the processing job of one document."""
     with session_scope(state.settings.database_url) as session:
         doc = session.get(Document, document_id)
@@ -204,7 +205,7 @@ def get_document(document_id: int, state: State, _principal: Reader) -> Document
 
 
 @router.get("/{document_id}/file", response_class=Response)
-def get_file(document_id: int, state: State, _principal: Reader) -> Response:
+def get_file(document_id: DbId, state: State, _principal: Reader) -> Response:
     """The uploaded bytes as they were received."""
     settings = state.settings
     with session_scope(settings.database_url) as session:
@@ -215,12 +216,22 @@ def get_file(document_id: int, state: State, _principal: Reader) -> Response:
     store = BlobStore(settings.blobs)
     if not store.exists(sha):
         raise ApiError(404, "not_found", f"the bytes of document {document_id} were not kept")
-    safe = name.replace('"', "").replace("\r", "").replace("\n", "")
     return Response(
         store.get(sha),
         media_type=media or "application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+        headers={"Content-Disposition": content_disposition(name)},
     )
+
+
+def content_disposition(name: str) -> str:
+    """An attachment header for any file name: an ASCII fallback plus the exact name as
+    RFC 5987 ``filename*`` (HTTP headers are Latin-1; a Cyrillic or emoji name is not)."""
+    fallback = (
+        "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name).strip()
+        or "download"
+    )
+    exact = quote(name, safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}"
 
 
 def _document_out(session: Any, doc: Document, *, detail: bool) -> DocumentOut:

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.api.deps import Admin, State
+from app.api.deps import Admin, DbId, State
 from app.api.errors import ApiError
 from core.auth import CreatedKey, create_key, list_keys, revoke_key
 from core.models import Role
@@ -45,6 +45,6 @@ def list_all(state: State, _principal: Admin) -> list[KeyOut]:
 
 
 @router.delete("/{key_id}", status_code=204)
-def revoke(key_id: int, state: State, _principal: Admin) -> None:
+def revoke(key_id: DbId, state: State, _principal: Admin) -> None:
     if not revoke_key(state.settings.database_url, key_id):
         raise ApiError(404, "not_found", f"no active key with id {key_id}")

@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
-from app.api.corrections import apply_corrections
-from app.api.deps import Reader, State
+from app.api.corrections import apply_corrections, corrections_in_force
+from app.api.deps import DbId, DbIdQuery, MaxOffset, Reader, State
 from app.api.errors import ApiError
 from core.db import session_scope
 from core.models import AgentRun, Record, RecordReview
@@ -56,6 +56,9 @@ class RecordOut(RecordSummary):
     schema_version: str
     data: dict[str, Any]
     corrected_data: dict[str, Any]
+    # Paths whose correction was made against data that a re-extraction has since changed:
+    # kept in ``reviews``, not applied to ``corrected_data``.
+    stale_corrections: list[str] = []
     issues: list[Any]
     provenance: dict[str, Any]
     confidence: dict[str, Any]
@@ -122,7 +125,7 @@ def list_records(
     _principal: Reader,
     doc_type: str | None = None,
     status: str | None = None,
-    document_id: int | None = None,
+    document_id: DbIdQuery = None,
     created_from: Annotated[datetime | None, Query(description="ISO datetime, inclusive")] = None,
     created_to: Annotated[datetime | None, Query(description="ISO datetime, exclusive")] = None,
     q: Annotated[
@@ -130,7 +133,7 @@ def list_records(
         Query(max_length=200, description="text in the record's fields (numbers, parties, ...)"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: MaxOffset = 0,
 ) -> RecordList:
     """Records, newest first, filtered by type, status, document, date range and text."""
     stmt = select(Record)
@@ -152,7 +155,7 @@ def list_records(
 
 
 @router.get("/{record_id}", response_model=RecordOut)
-def get_record(record_id: int, state: State, _principal: Reader) -> RecordOut:
+def get_record(record_id: DbId, state: State, _principal: Reader) -> RecordOut:
     """One record: data as extracted, data with corrections applied, provenance, reviews."""
     with session_scope(state.settings.database_url) as session:
         return record_out(session, record_id)
@@ -164,9 +167,9 @@ def record_out(session: Session, record_id: int) -> RecordOut:
         raise ApiError(404, "not_found", f"no record with id {record_id}")
     reviews = reviews_of(session, [record.id])[record.id]
     run = session.get(AgentRun, record.run_id) if record.run_id is not None else None
-    corrected: dict[str, Any] = {}
-    for review in reviews:
-        corrected.update(review.corrected)
+    corrected, stale = corrections_in_force(
+        record.data, ((r.original, r.corrected) for r in reviews)
+    )
     return RecordOut(
         id=record.id,
         document_id=record.document_id,
@@ -180,6 +183,7 @@ def record_out(session: Session, record_id: int) -> RecordOut:
         schema_version=record.schema_version,
         data=record.data,
         corrected_data=apply_corrections(record.data, corrected),
+        stale_corrections=stale,
         issues=list(record.issues or []),
         provenance=dict(record.provenance or {}),
         confidence=dict(record.confidence or {}),

@@ -8,8 +8,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import exists, select
 
-from app.api.corrections import current_value, parse_path
-from app.api.deps import Reader, Reviewer, State
+from app.api.corrections import (
+    check_corrections,
+    corrections_in_force,
+    current_value,
+    parse_path,
+)
+from app.api.deps import DbId, MaxOffset, Reader, Reviewer, State
 from app.api.errors import ApiError, from_shipdoc
 from app.api.records import RecordList, RecordOut, record_out, summaries
 from core.db import session_scope
@@ -18,6 +23,8 @@ from core.events import EventType, emit_event, record_payload
 from core.models import Record, RecordReview, RecordStatus
 
 router = APIRouter(tags=["review"])
+
+_UNAPPROVABLE = {RecordStatus.FAILED, RecordStatus.SUPERSEDED}
 
 
 class ReviewIn(BaseModel):
@@ -30,7 +37,7 @@ class ReviewIn(BaseModel):
 
 
 @router.post("/v1/records/{record_id}/review", response_model=RecordOut)
-def review_record(record_id: int, body: ReviewIn, state: State, principal: Reviewer) -> RecordOut:
+def review_record(record_id: DbId, body: ReviewIn, state: State, principal: Reviewer) -> RecordOut:
     """Approve the record as extracted, or correct fields; the original stays beside them."""
     if body.action == "correct" and not body.fields:
         raise ApiError(422, "bad_correction", "a correction needs at least one field")
@@ -45,20 +52,31 @@ def review_record(record_id: int, body: ReviewIn, state: State, principal: Revie
         record = session.get(Record, record_id, with_for_update=True)
         if record is None:
             raise ApiError(404, "not_found", f"no record with id {record_id}")
-        previous: dict[str, Any] = {}
-        for earlier in session.scalars(
-            select(RecordReview).where(RecordReview.record_id == record_id)
-        ):
-            previous.update(earlier.corrected)
+        if body.action == "approve" and record.status in _UNAPPROVABLE:
+            raise ApiError(
+                409, "not_approvable", f"a {record.status} record holds no data to approve"
+            )
+        try:
+            fields = check_corrections(record.doc_type, record.data, body.fields)
+        except InputError as exc:
+            raise from_shipdoc(exc) from exc
+        earlier = session.scalars(
+            select(RecordReview)
+            .where(RecordReview.record_id == record_id)
+            .order_by(RecordReview.id)
+        )
+        previous, _stale = corrections_in_force(
+            record.data, ((r.original, r.corrected) for r in earlier)
+        )
         original = {
-            p: previous[p] if p in previous else current_value(record.data, p) for p in body.fields
+            p: previous[p] if p in previous else current_value(record.data, p) for p in fields
         }
         session.add(
             RecordReview(
                 record_id=record_id,
                 action=body.action,
                 original=original,
-                corrected=dict(body.fields),
+                corrected=fields,
                 comment=body.comment,
                 reviewer=f"{principal.name} (key {principal.key_id})",
             )
@@ -87,7 +105,7 @@ def review_queue(
     _principal: Reader,
     doc_type: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: MaxOffset = 0,
 ) -> RecordList:
     """Records that need review and have none yet, oldest first."""
     reviewed = exists().where(RecordReview.record_id == Record.id)

@@ -67,7 +67,17 @@ def open_pdf(data: bytes, limits: Limits) -> Any:
     if doc.is_repaired and b"%%EOF" not in data[-_EOF_WINDOW:]:
         doc.close()
         raise CorruptDocument("the PDF is truncated (its end is missing); upload the whole file")
-    count = doc.page_count
+    claimed = _claimed_pages(doc)
+    if claimed is not None and claimed > limits.max_pages:
+        doc.close()
+        raise TooManyPages(
+            f"the PDF claims {claimed} pages; at most {limits.max_pages} are accepted"
+        )
+    try:
+        count = doc.page_count
+    except _MUPDF_ERRORS as exc:
+        doc.close()
+        raise CorruptDocument(f"the PDF's page tree cannot be read ({_one_line(exc)})") from exc
     if count == 0:
         doc.close()
         raise CorruptDocument("the PDF has no readable pages")
@@ -76,6 +86,18 @@ def open_pdf(data: bytes, limits: Limits) -> Any:
         raise TooManyPages(f"the PDF has {count} pages; at most {limits.max_pages} are accepted")
     _TOOLS.mupdf_warnings(reset=True)
     return doc
+
+
+def _claimed_pages(doc: Any) -> int | None:
+    """The page count the page tree's root claims (``/Count``), read without loading it."""
+    try:
+        kind, ref = doc.xref_get_key(doc.pdf_catalog(), "Pages")
+        if kind != "xref":
+            return None
+        kind, count = doc.xref_get_key(int(ref.split()[0]), "Count")
+        return int(count) if kind == "int" else None
+    except (*_MUPDF_ERRORS, IndexError):
+        return None
 
 
 @contextmanager
