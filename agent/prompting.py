@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from functools import lru_cache
+from importlib.util import find_spec
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -22,24 +23,45 @@ from core.records import DocType, values_model_for
 from tools.provenance import PageText
 from tools.validate import Issue
 
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+# Every template the code renders; a missing one is a configuration error at start-up.
+TEMPLATES = ("classify", "extract_system", "repair", "untrusted_note")
 
 _DELIMITERS = re.compile(r"<\s*/?\s*(document|page)\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1)
+def prompts_dir() -> Path:
+    """The top-level ``prompts`` package: the checkout's folder, or the installed wheel's."""
+    spec = find_spec("prompts")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    if not locations:
+        raise ConfigurationError("the prompts package is not installed beside agent")
+    return Path(locations[0])
+
+
 @lru_cache(maxsize=16)
 def template(name: str) -> str:
-    path = PROMPTS_DIR / f"{name}.txt"
+    path = prompts_dir() / f"{name}.txt"
     if not path.is_file():
         raise ConfigurationError(f"prompt template {path} is missing")
-    return path.read_text(encoding="utf-8").strip()
+    text = path.read_text(encoding="utf-8").strip()
+    if not text:
+        raise ConfigurationError(f"prompt template {path} is empty")
+    return text
 
 
 @lru_cache(maxsize=1)
 def prompt_version() -> str:
-    """Content hash of all templates: two runs with equal versions saw equal prompts."""
+    """Content hash of all templates: two runs with equal versions saw equal prompts.
+
+    Raises ``ConfigurationError`` when a template is missing or empty, so calling it at
+    start-up (CLI, API, worker) refuses to run without prompts instead of recording the
+    hash of nothing.
+    """
+    for name in TEMPLATES:
+        template(name)
     digest = hashlib.sha256()
-    for path in sorted(PROMPTS_DIR.glob("*.txt")):
+    for path in sorted(prompts_dir().glob("*.txt")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -117,7 +139,7 @@ _LEAK_MIN = 40
 def _prompt_fragments() -> tuple[str, ...]:
     """Lines of our templates long enough that a value containing one is a leak."""
     lines = []
-    for path in sorted(PROMPTS_DIR.glob("*.txt")):
+    for path in sorted(prompts_dir().glob("*.txt")):
         for line in path.read_text(encoding="utf-8").splitlines():
             norm = " ".join(line.lower().split()).lstrip("- ")
             if len(norm) >= _LEAK_MIN:

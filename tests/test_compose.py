@@ -138,3 +138,44 @@ def test_each_worker_serves_one_queue_and_all_queues_are_served(compose: dict[st
         if name.startswith("worker-"):
             served.append(ctx.params["queues"])
     assert sorted(served) == sorted(QUEUES)
+
+
+def _stages(dockerfile: str) -> list[list[str]]:
+    """Instructions per build stage, continuation lines joined."""
+    joined = re.sub(r"\\\n\s*", " ", dockerfile)
+    stages: list[list[str]] = []
+    for line in (x.strip() for x in joined.splitlines()):
+        if line.startswith("FROM "):
+            stages.append([line])
+        elif line and not line.startswith("#"):
+            stages[-1].append(line)
+    return stages
+
+
+def test_the_image_installs_the_wheel_not_the_checkout(compose: dict[str, Any]) -> None:
+    build = compose["services"]["api"]["build"]
+    assert build["context"] == "."
+    builder, final = _stages(build["dockerfile_inline"])
+    stage = builder[0].split()[-1]
+    assert builder[0].startswith("FROM python:3.11") and " AS " in builder[0]
+    # the same build as tests/test_wheel.py smoke-tests
+    assert any(
+        i.startswith("RUN pip wheel") and "--no-deps" in i and i.endswith(" .") for i in builder
+    )
+    assert f"COPY --from={stage} /dist /dist" in final
+    install = next(i for i in final if i.startswith("RUN pip install"))
+    assert "/dist/shipdoc-*.whl" in install and "rm -rf /dist" in install
+    # no source in the running image: only the installed wheel can be imported
+    assert not any(i.startswith(("COPY .", "ADD .")) for i in final)
+    assert not any("PYTHONPATH" in i or "pip install -e" in i for i in final)
+    workdir = next(i for i in final if i.startswith("WORKDIR"))
+    assert workdir.split()[1] == compose["services"]["api"]["environment"]["SHIPDOC_VAR_DIR"]
+    assert any(i.startswith("USER ") and "root" not in i for i in final)
+    for name, service in compose["services"].items():
+        if "build" in service:
+            assert service["build"] == build, f"{name} builds another image"
+
+
+def test_the_build_context_leaves_out_local_state() -> None:
+    ignored = set((COMPOSE.parent / ".dockerignore").read_text().split())
+    assert {".git", ".venv", "var", ".env"} <= ignored

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from agent.prompting import prompt_version
 from app.api import (
     chat,
     documents,
@@ -39,6 +40,7 @@ Errors are JSON: `{"error": {"code": ..., "message": ...}}`.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    prompt_version()  # refuses to start without the prompt templates
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

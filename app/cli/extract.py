@@ -12,6 +12,7 @@ import typer
 from agent.models import build_model
 from agent.models.base import ChatModel
 from agent.pipeline import ExtractionOutcome, RecordOut, extract_file
+from agent.prompting import prompt_version
 from core.settings import get_settings
 from tools.intake import IngestResult
 
@@ -36,6 +37,7 @@ def extract_cmd(
     process; records are written to the database. Exit 2 if any file was rejected.
     """
     settings = get_settings()
+    prompt_version()  # refuses to start without the prompt templates
     model: ChatModel | None = None
     rejected = 0
     for path in files:

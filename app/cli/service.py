@@ -76,10 +76,12 @@ def worker_cmd(
 
 
 def _run_worker(settings: Settings, queue: str, concurrency: int, pool: str, level: str) -> None:
+    from agent.prompting import prompt_version
     from kb.guard import check_embedder
     from kb.index import close_local_clients
     from workers.tasks import celery_app
 
+    prompt_version()  # refuses to start without the prompt templates
     # Refuse to start against collections built by another embedder.
     check_embedder(settings)
     close_local_clients()

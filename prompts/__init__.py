@@ -1,0 +1,1 @@
+"""Prompt templates (``*.txt``), shipped as package data; read by ``agent.prompting``."""
