@@ -99,6 +99,13 @@ class KbSettings(BaseModel):
     # Reference data (HS2022, EU CN 2026) and markdown sources; default: bundled with kb/.
     data_dir: Path | None = None
     docs_dir: Path | None = None
+    # Prebuilt tariff vectors (kb/snapshot/<corpus>.npz, ``shipdoc kb snapshot``); used by
+    # ingest when the guard accepts them; default: bundled with kb/.
+    snapshot_dir: Path | None = None
+    use_snapshot: bool = True
+    # Local mode only: "matrix" searches an in-process copy of each collection (exact,
+    # numpy, milliseconds); "qdrant" sends queries to Qdrant's local mode.
+    local_index: Literal["matrix", "qdrant"] = "matrix"
 
 
 class ServiceSettings(BaseModel):

@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -285,3 +287,22 @@ def query(
     )
     points: list[models.ScoredPoint] = result.points
     return points
+
+
+def dense_vectors(client: QdrantClient, name: str, ids: Sequence[str]) -> npt.NDArray[np.float32]:
+    """The stored dense vectors of these points, in this order (float32 matrix)."""
+    found: dict[str, list[float]] = {}
+    for start in range(0, len(ids), 2048):
+        for p in call(
+            client.retrieve,
+            collection_name=name,
+            ids=list(ids[start : start + 2048]),
+            with_payload=False,
+            with_vectors=[DENSE],
+        ):
+            vector = p.vector if isinstance(p.vector, dict) else {}
+            found[str(p.id)] = list(vector[DENSE])
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise CollectionMissing(f"{name} (missing {len(missing)} points)")
+    return np.asarray([found[i] for i in ids], dtype=np.float32)

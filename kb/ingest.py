@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from qdrant_client import QdrantClient, models
 
 from core.settings import Settings
-from kb import index, sparse
+from kb import index, matrix, snapshot, sparse
 from kb.chunks import Chunk
 from kb.corpora import cn2026, docs, hs2022
-from kb.embedders import Embedder, make_embedder
+from kb.embedders import Embedder, Vectors, make_embedder
 from kb.errors import BadQuery
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,10 @@ class IngestReport(BaseModel):
     removed: int
     unchanged: int
     seconds: float
+    # vectors taken from the prebuilt snapshot instead of the embedder
+    from_snapshot: int = 0
+    snapshot: str = "unused"  # unused | absent | loaded | partial | refused
+    snapshot_reason: str = ""
 
     @property
     def chunks_per_s(self) -> float:
@@ -46,6 +50,10 @@ def data_dir(settings: Settings) -> Path:
 
 def docs_dir(settings: Settings) -> Path:
     return settings.kb.docs_dir or _DOCS_DIR
+
+
+def snapshot_dir(settings: Settings) -> Path:
+    return settings.kb.snapshot_dir or snapshot.DEFAULT_DIR
 
 
 def load_chunks(settings: Settings, corpus: str, path: Path | None = None) -> list[Chunk]:
@@ -66,6 +74,7 @@ def ingest(
     chunks: list[Chunk] | None = None,
     embedder: Embedder | None = None,
     recreate: bool = False,
+    use_snapshot: bool | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Bring one collection up to date with its source; incremental unless ``recreate``."""
@@ -85,21 +94,32 @@ def ingest(
     wanted = {c.point_id: c for c in items}
     todo = [c for pid, c in wanted.items() if stored.get(pid) != c.content_hash]
     stale = [pid for pid in stored if pid not in wanted]
-    _upsert(client, name, embedder, todo, progress)
+    loaded = snapshot.Loaded("unused", "", {})
+    if (
+        todo
+        and corpus != "docs"
+        and (settings.kb.use_snapshot if use_snapshot is None else use_snapshot)
+    ):
+        loaded = snapshot.load(snapshot_dir(settings), corpus, items, embedder)
+    reused = _upsert(client, name, embedder, todo, progress, loaded)
     if stale:
         index.call(
             client.delete,
             collection_name=name,
             points_selector=models.PointIdsList(points=list(stale)),
         )
+    matrix.forget(name)
     return IngestReport(
         corpus=corpus,
         collection=name,
         total=len(wanted),
-        embedded=len(todo),
+        embedded=len(todo) - reused,
         removed=len(stale),
         unchanged=len(wanted) - len(todo),
         seconds=time.perf_counter() - started,
+        from_snapshot=reused,
+        snapshot=loaded.status,
+        snapshot_reason=loaded.reason,
     )
 
 
@@ -109,24 +129,36 @@ def _upsert(
     embedder: Embedder,
     todo: list[Chunk],
     progress: Progress | None,
-) -> None:
-    for start in range(0, len(todo), BATCH):
-        batch = todo[start : start + BATCH]
-        dense = embedder.embed_passages([c.text for c in batch])
-        points = [
-            models.PointStruct(
-                id=c.point_id,
-                vector={
-                    index.DENSE: dense[i].tolist(),
-                    index.LEXICAL: sparse.passage_vector(c.text),
-                },
-                payload={**c.payload, "text": c.text, "content_hash": c.content_hash},
-            )
-            for i, c in enumerate(batch)
-        ]
-        index.call(client.upsert, collection_name=name, points=points)
+    loaded: snapshot.Loaded,
+) -> int:
+    """Upsert ``todo``; vectors from the snapshot where it has them. Returns how many."""
+    known = [c for c in todo if loaded.vector_for(c) is not None]
+    fresh = [c for c in todo if loaded.vector_for(c) is None]
+    batch_size = BATCH * 16 if known else BATCH
+    for start in range(0, len(known), batch_size):
+        batch = known[start : start + batch_size]
+        _put(client, name, batch, [v for c in batch if (v := loaded.vector_for(c)) is not None])
+    for start in range(0, len(fresh), BATCH):
+        batch = fresh[start : start + BATCH]
+        _put(client, name, batch, list(embedder.embed_passages([c.text for c in batch])))
         if progress is not None:
-            progress(min(start + BATCH, len(todo)), len(todo))
+            progress(min(start + BATCH, len(fresh)), len(fresh))
+    return len(known)
+
+
+def _put(client: QdrantClient, name: str, batch: list[Chunk], dense: list[Vectors]) -> None:
+    points = [
+        models.PointStruct(
+            id=c.point_id,
+            vector={
+                index.DENSE: dense[i].tolist(),
+                index.LEXICAL: sparse.passage_vector(c.text),
+            },
+            payload={**c.payload, "text": c.text, "content_hash": c.content_hash},
+        )
+        for i, c in enumerate(batch)
+    ]
+    index.call(client.upsert, collection_name=name, points=points, wait=True)
 
 
 def ensure_ingested(
@@ -151,3 +183,24 @@ def ensure_ingested(
         )
         reports.append(report)
     return reports
+
+
+def write_snapshot(
+    settings: Settings,
+    corpus: str,
+    *,
+    embedder: Embedder | None = None,
+    folder: Path | None = None,
+    progress: Progress | None = None,
+) -> tuple[Path, IngestReport]:
+    """Bring the collection up to date, then write its vectors as the corpus's snapshot."""
+    if corpus == "docs":
+        raise BadQuery("only the tariff corpora (hs2022, cn2026) have snapshots")
+    embedder = embedder or make_embedder(settings.kb)
+    report = ingest(settings, corpus, embedder=embedder, progress=progress)
+    items = load_chunks(settings, corpus)
+    client = index.open_client(settings)
+    name = index.collection_name(settings.kb, corpus)
+    vectors = index.dense_vectors(client, name, [c.point_id for c in items])
+    path = snapshot.write(folder or snapshot_dir(settings), corpus, items, vectors, embedder)
+    return path, report

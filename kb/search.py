@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from core import metrics, telemetry
 from core.settings import Settings
-from kb import index, sparse
+from kb import index, matrix, sparse
 from kb.embedders import Embedder, make_embedder
 from kb.errors import BadQuery
 from kb.rewrite import rewrite as rewrite_query
@@ -64,6 +64,17 @@ class KnowledgeBase:
             self._verified.add(name)
         return name
 
+    @property
+    def uses_matrix(self) -> bool:
+        """Local mode searched in process (``kb.local_index``), not by Qdrant."""
+        return not self.settings.kb.qdrant_url and self.settings.kb.local_index == "matrix"
+
+    def matrix(self, corpus: str) -> matrix.MatrixIndex:
+        """The in-process copy of a verified collection (local mode)."""
+        name = self.collection(corpus)
+        where = str(index.local_path(self.settings).resolve())
+        return matrix.get(index.open_client(self.settings), where, name)
+
     def points(
         self,
         text: str,
@@ -117,6 +128,10 @@ class KnowledgeBase:
             if mode == "sparse":
                 return []
             lexical = None
+        if self.uses_matrix:
+            return self.matrix(corpus).query(
+                dense=dense, sparse=lexical, mode=mode, limit=top, level=level, language=language
+            )
         return index.query(
             index.open_client(self.settings),
             name,

@@ -49,9 +49,18 @@ def test_retrieval_compares_lookups(tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "--report", str(report)])
     assert result.exit_code == 0, result.output
     assert "HS6" in result.output and "keyword" in result.output
+    assert "style=brand" in result.output and "lang=nl" in result.output
     reports = json.loads(report.read_text())
-    assert [r["lookup"] for r in reports] == ["keyword", "random"]
-    assert reports[0]["levels"]["6"]["mrr"] > reports[1]["levels"]["6"]["mrr"]
+    names = ["keyword [dev]", "keyword [test]", "random [dev]", "random [test]"]
+    assert [r["lookup"] for r in reports] == names
+    assert reports[1]["levels"]["6"]["mrr"] > reports[3]["levels"]["6"]["mrr"]
+    assert reports[0]["cases"] + reports[1]["cases"] >= 600
+
+
+def test_retrieval_refuses_an_unknown_split() -> None:
+    result = runner.invoke(app, ["eval", "retrieval", "--split", "train"])
+    assert result.exit_code != 0
+    assert "unknown split" in str(result.exception)
 
 
 def test_extract_with_a_missing_golden_folder_is_bad_input(tmp_path: Path) -> None:

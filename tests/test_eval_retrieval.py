@@ -42,6 +42,22 @@ def test_golden_set_is_large_multilingual_and_valid() -> None:
     assert len({c.hs6 for c in cases}) >= 100
 
 
+def test_golden_set_has_every_style_and_a_split_by_chapter() -> None:
+    cases = load_golden(DEFAULT_GOLDEN)
+    assert len(cases) >= 600
+    styles = Counter(c.style for c in cases if c.writer == "w2")
+    wanted = {"vague", "brand", "jargon", "material", "use", "lang", "invoice"}
+    assert set(styles) == wanted and min(styles.values()) >= 30
+    sides: dict[str, set[str]] = {}
+    for case in cases:
+        sides.setdefault(case.hs6[:2], set()).add(case.split)
+    assert all(len(s) == 1 for s in sides.values())  # a chapter never straddles the split
+    counts = Counter(c.split for c in cases)
+    assert min(counts["dev"], counts["test"]) >= 0.4 * len(cases)
+    test_styles = Counter(c.style for c in cases if c.split == "test")
+    assert all(test_styles[s] >= 10 for s in wanted), test_styles
+
+
 def _case(i: int, hs6: str, lang: str = "en") -> RetrievalCase:
     return RetrievalCase(id=f"t{i}", lang=lang, text=f"goods {i}", hs6=hs6)
 

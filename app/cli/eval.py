@@ -9,11 +9,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.errors import InputError
 from evals.corpus import generate_corpus
 from evals.goldenset import GOLDEN_CORPUS, load_golden_truth
 from evals.retrieval import (
     DEFAULT_GOLDEN,
     LEVELS,
+    SPLITS,
+    RetrievalReport,
     evaluate_retrieval,
     get_lookup,
     load_golden,
@@ -133,26 +136,48 @@ def retrieval(
     lookup: list[str] = typer.Option(
         ["keyword"], "--lookup", help="registered lookup name; repeat to compare"
     ),
+    split: list[str] = typer.Option(
+        list(SPLITS), "--split", help="dev (tune here), test (report), or all; repeatable"
+    ),
+    detail: bool = typer.Option(
+        True, "--detail/--no-detail", help="also R@1/R@10 per language, style and writer"
+    ),
     report: Path | None = typer.Option(None, "--report", help="write the JSON report here"),
 ) -> None:
-    """Recall@1/5/10 and MRR of tariff lookups at 6-, 4- and 2-digit level."""
+    """Recall@1/5/10 and MRR of tariff lookups at 6-, 4- and 2-digit level, dev and test.
+
+    The split is by HS chapter (evals/retrieval.py); tune on dev, report test."""
+    for name in split:
+        if name not in (*SPLITS, "all"):
+            raise InputError(f"unknown split {name!r}; expected dev, test or all")
     cases = load_golden(golden)
-    console = Console(width=140)
-    table = Table(title=f"Retrieval: {len(cases)} cases ({', '.join(lookup_names())} known)")
-    table.add_column("lookup")
-    table.add_column("level", justify="right")
-    for col in ("R@1", "R@5", "R@10", "MRR"):
-        table.add_column(col, justify="right")
+    console = Console(width=160)
     reports = []
     for name in lookup:
-        result = evaluate_retrieval(cases, get_lookup(name), name=name)
-        reports.append(result)
-        for level in LEVELS:
+        run = get_lookup(name)
+        for part in split:
+            chosen = [c for c in cases if part == "all" or c.split == part]
+            result = evaluate_retrieval(chosen, run, name=f"{name} [{part}]")
+            reports.append(result)
+    table = Table(title=f"Retrieval: {len(cases)} cases ({', '.join(lookup_names())} known)")
+    for col in ("lookup", "cases", "level", "R@1", "R@5", "R@10", "MRR", "p50 ms", "p99 ms"):
+        table.add_column(col, justify="left" if col == "lookup" else "right")
+    for result in reports:
+        for level in LEVELS[:2]:
             s = result.levels[level]
             table.add_row(
-                name, f"HS{level}", *(f"{s.recall[k]:.3f}" for k in result.ks), f"{s.mrr:.3f}"
+                result.lookup,
+                str(result.cases),
+                f"HS{level}",
+                *(f"{s.recall[k]:.3f}" for k in result.ks),
+                f"{s.mrr:.3f}",
+                f"{result.ms_p50:.1f}",
+                f"{result.ms_p99:.1f}",
             )
     console.print(table)
+    if detail:
+        for result in reports:
+            _print_groups(result, console)
     if report is not None:
         report.write_text(
             "[" + ",\n".join(r.model_dump_json(indent=1) for r in reports) + "]\n", "utf-8"
@@ -239,3 +264,20 @@ def run(
     if report is not None:
         report.write_text(summary_json(result) + "\n", "utf-8")
         typer.echo(f"report -> {report}")
+
+
+def _print_groups(result: RetrievalReport, console: Console) -> None:
+    table = Table(title=f"{result.lookup}: by language, style and writer")
+    for col in ("group", "HS6 R@1", "HS6 R@10", "HS4 R@1", "HS4 R@10"):
+        table.add_column(col, justify="left" if col == "group" else "right")
+    for kind, groups in (
+        ("lang", result.by_lang),
+        ("style", result.by_style),
+        ("writer", result.by_writer),
+    ):
+        for value, levels in groups.items():
+            h6, h4 = levels[6].recall, levels[4].recall
+            table.add_row(
+                f"{kind}={value}", f"{h6[1]:.3f}", f"{h6[10]:.3f}", f"{h4[1]:.3f}", f"{h4[10]:.3f}"
+            )
+    console.print(table)

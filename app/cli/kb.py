@@ -8,9 +8,9 @@ from pathlib import Path
 import typer
 
 from core.settings import get_settings
-from kb import guard, index
+from kb import guard, index, snapshot
 from kb.errors import BadQuery
-from kb.ingest import IngestReport, ingest
+from kb.ingest import IngestReport, ingest, snapshot_dir, write_snapshot
 from kb.search import get_kb
 
 app = typer.Typer(
@@ -26,7 +26,10 @@ def _print_report(report: IngestReport) -> None:
         f"{report.collection}: {report.total} chunks, {report.embedded} embedded, "
         f"{report.removed} removed, {report.unchanged} unchanged in {report.seconds:.1f}s"
         + (f" ({report.chunks_per_s:.1f} chunks/s)" if report.embedded else "")
+        + (f"; {report.from_snapshot} vectors from the snapshot" if report.from_snapshot else "")
     )
+    if report.snapshot in ("refused", "partial"):
+        typer.echo(f"  snapshot {report.snapshot}: {report.snapshot_reason}", err=True)
 
 
 @app.command("ingest")
@@ -36,8 +39,14 @@ def ingest_cmd(
         None, help="for --source docs: a markdown file or folder (default: kb/sources)"
     ),
     recreate: bool = typer.Option(False, "--recreate", help="drop and rebuild the collection"),
+    no_snapshot: bool = typer.Option(
+        False, "--no-snapshot", help="embed everything; ignore the prebuilt tariff vectors"
+    ),
 ) -> None:
-    """Build or update collections. Incremental: only changed chunks are embedded."""
+    """Build or update collections. Incremental: only changed chunks are embedded.
+
+    The tariff corpora take their vectors from the prebuilt snapshot (kb/snapshot/) when
+    the guard accepts it (same embedder id and dimension, schema, re-embedded probes)."""
     if source is not None and source not in index.CORPORA:
         raise BadQuery(f"unknown source {source!r}; expected {SOURCE_HELP}")
     if path is not None and source != "docs":
@@ -48,7 +57,35 @@ def ingest_cmd(
         def progress(done: int, total: int, corpus: str = corpus) -> None:
             typer.echo(f"  {corpus}: {done}/{total} embedded", err=True)
 
-        _print_report(ingest(settings, corpus, path=path, recreate=recreate, progress=progress))
+        _print_report(
+            ingest(
+                settings,
+                corpus,
+                path=path,
+                recreate=recreate,
+                use_snapshot=False if no_snapshot else None,
+                progress=progress,
+            )
+        )
+
+
+@app.command("snapshot")
+def snapshot_cmd(
+    source: str | None = typer.Option(None, "--source", help="hs2022 or cn2026 (default: both)"),
+    out: Path | None = typer.Option(None, "--out", help="folder (default: kb/snapshot)"),
+) -> None:
+    """Write the tariff collections' vectors as the prebuilt snapshot (ingests first)."""
+    if source is not None and source not in ("hs2022", "cn2026"):
+        raise BadQuery(f"unknown source {source!r}; expected hs2022 or cn2026")
+    settings = get_settings()
+    for corpus in [source] if source else ["hs2022", "cn2026"]:
+
+        def progress(done: int, total: int, corpus: str = corpus) -> None:
+            typer.echo(f"  {corpus}: {done}/{total} embedded", err=True)
+
+        path, report = write_snapshot(settings, corpus, folder=out, progress=progress)
+        _print_report(report)
+        typer.echo(f"{path}: {report.total} vectors, {path.stat().st_size / 1e6:.1f} MB")
 
 
 @app.command()
@@ -120,6 +157,14 @@ def stats() -> None:
     client = index.open_client(settings)
     where = settings.kb.qdrant_url or str(index.local_path(settings))
     typer.echo(f"qdrant: {where}")
+    for corpus in ("hs2022", "cn2026"):
+        manifest = snapshot.read_manifest(snapshot_dir(settings), corpus)
+        if manifest:
+            typer.echo(
+                f"snapshot {corpus}: {manifest['count']} vectors, {manifest['embedder_model']} "
+                f"({manifest['embedder_dim']}-d), schema {manifest['schema_version']}, "
+                f"corpus sha256 {manifest['corpus_sha256'][:12]}"
+            )
     for corpus in index.CORPORA:
         name = index.collection_name(settings.kb, corpus)
         if not index.exists(client, name):
