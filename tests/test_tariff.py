@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,3 +90,68 @@ def test_hs_code_exists_at_its_level_without_an_embedder(tmp_path: Path) -> None
     assert not hs_code_exists("87A200", settings=settings)
     assert not hs_code_exists("871", settings=settings)
     assert not (tmp_path / "qdrant").exists()
+
+
+def test_kb_lookup_batch_gives_the_agents_ranking(
+    small_kb: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app
+    from core.settings import get_settings
+
+    batch = tmp_path / "queries.jsonl"
+    queries = {
+        "a": "mountain bikes with aluminium frames",
+        "b": "Item 7 | 40 PCS | bicycle saddles",
+    }
+    batch.write_text(
+        "\n".join(json.dumps({"id": k, "query": v}) for k, v in queries.items()) + "\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("SHIPDOC_VAR_DIR", str(small_kb.var_dir))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["kb", "lookup", "--batch", str(batch), "--top", "3"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["id"] for line in lines] == ["a", "b"]
+    for line in lines:
+        want = lookup_tariff(queries[line["id"]], top_k=3, settings=small_kb)
+        assert [c["code"] for c in line["candidates"]] == [c.code for c in want]
+        assert set(line["candidates"][0]) == {"code", "title", "score", "level"}
+    assert lines[0]["candidates"][0]["code"] == "871200"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json\n", "line 1: not JSON"),
+        ('{"id": 1}\n', "line 1: expected"),
+        ('{"id": 1, "query": "  "}\n', "the query is empty"),
+    ],
+)
+def test_kb_lookup_batch_refuses_bad_lines(tmp_path: Path, content: str, message: str) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    batch = tmp_path / "bad.jsonl"
+    batch.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(app, ["kb", "lookup", "--batch", str(batch)])
+    assert result.exit_code != 0
+    assert message in str(result.exception) + result.output
+
+
+def test_invoice_noise_is_stripped_before_the_lookup() -> None:
+    from kb.query import clean
+
+    line = "Pos 30: 20,000 pcs hex head bolt M12x60 gr 8.8 with nut | USD 0.12/pc | PO 4500123"
+    assert clean(line) == "hex head bolt M12x60 gr 8.8 with nut"
+    assert clean("Art.-Nr. 4711 Polsterstuhl mit Holzgestell, 48 Stk") == (
+        "Polsterstuhl mit Holzgestell"
+    )
+    assert clean("Tesla Model 3 electric cars") == "Tesla Model 3 electric cars"
+    assert clean("1,200 PCS") == "1,200 PCS"  # nothing but noise: keep the text

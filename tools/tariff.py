@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -22,17 +19,8 @@ from kb import index
 from kb.corpora.cn2026 import load_codes
 from kb.corpora.hs2022 import load_table
 from kb.ingest import data_dir
+from kb.lookup import Weights, evidence, rank, space
 from kb.search import MAX_QUERY_CHARS, get_kb
-
-# Score fusion, measured on evals/golden/retrieval.jsonl (docs/kb.md, "Quality"):
-# HS6 dense cosine + _W_CN_DENSE * best dense cosine among its CN codes
-# + _W_CN_SPARSE * best normalised lexical score among its CN codes (DE/FR titles).
-# Adding heading/chapter scores or HS lexical scores lowered recall: the HS6 passages
-# already carry their parents' titles.
-_W_CN_DENSE = 1.0
-_W_CN_SPARSE = 0.05
-_DEPTH_HS = 200
-_DEPTH_CN = 200
 
 
 class LookupTariffArgs(BaseModel):
@@ -91,9 +79,9 @@ def lookup_tariff(
     """
     args = LookupTariffArgs(description=description, origin=origin, top_k=top_k)
     settings = settings or get_settings()
-    scores = fused_scores(args.description, settings, rewrite=rewrite)
+    ev = evidence(args.description, settings, rewrite=rewrite)
     table = load_table(data_dir(settings))
-    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[: args.top_k]
+    ranked = rank(ev, space(settings), args.top_k)
     return [
         TariffCandidate(
             code=code,
@@ -108,65 +96,13 @@ def lookup_tariff(
     ]
 
 
-def fused_scores(description: str, settings: Settings, *, rewrite: bool = True) -> dict[str, float]:
-    """HS6 code -> fused score of the HS subheading and its EU CN codes."""
-    kb = get_kb(settings)
-    table = load_table(data_dir(settings))
-    vector = kb.embed_query(description, rewrite=rewrite)
-    hs_dense: dict[str, float] = {}
-    for point in kb.points(
-        description,
-        corpus="hs2022",
-        top=_DEPTH_HS,
-        mode="dense",
-        dense_vector=vector,
-        rewrite=rewrite,
-    ):
-        if int(point.payload["level"]) == 6:
-            hs_dense[str(point.payload["code"])] = float(point.score)
-    if not hs_dense:
-        return {}
-    floor = min(hs_dense.values())
-    if not index.exists(index.open_client(settings), index.collection_name(settings.kb, "cn2026")):
-        return hs_dense
-    cn_dense = _best_per_hs6(
-        kb.points(
-            description,
-            corpus="cn2026",
-            top=_DEPTH_CN,
-            mode="dense",
-            dense_vector=vector,
-            rewrite=rewrite,
-        )
-    )
-    cn_sparse = _best_per_hs6(
-        kb.points(description, corpus="cn2026", top=_DEPTH_CN, mode="sparse", rewrite=rewrite)
-    )
-    top_sparse = max(cn_sparse.values(), default=0.0) or 1.0
-    cn_floor = min(cn_dense.values(), default=floor)
-    has_cn = _hs6_with_cn(data_dir(settings))
-    scores: dict[str, float] = {}
-    for code in set(hs_dense) | set(cn_dense) | set(cn_sparse):
-        if code not in table.entries:
-            continue
-        own = hs_dense.get(code, floor)
-        # codes without CN children (rare) count their own score twice, as in the measurement
-        cn = cn_dense.get(code, cn_floor if code in has_cn else own)
-        scores[code] = own + _W_CN_DENSE * cn + _W_CN_SPARSE * cn_sparse.get(code, 0.0) / top_sparse
-    return scores
-
-
-def _best_per_hs6(points: list[Any]) -> dict[str, float]:
-    best: dict[str, float] = {}
-    for point in points:
-        hs6 = str(point.payload["code"])[:6]
-        best[hs6] = max(best.get(hs6, float("-inf")), float(point.score))
-    return best
-
-
-@lru_cache(maxsize=4)
-def _hs6_with_cn(folder: Path) -> frozenset[str]:
-    return frozenset(code[:6] for code in load_codes(folder))
+def fused_scores(
+    description: str, settings: Settings, *, rewrite: bool = True, clean: bool = True
+) -> dict[str, float]:
+    """HS6 code -> fused score of every subheading (kb/lookup.py)."""
+    ev = evidence(description, settings, rewrite=rewrite, clean=clean)
+    sp = space(settings)
+    return dict(rank(ev, sp, len(sp.codes)))
 
 
 def hs_code_exists(code: str, *, settings: Settings | None = None) -> bool:
@@ -198,13 +134,21 @@ def _kb_lookup(mode: index.Mode, rewrite: bool = True) -> Callable[[], Callable[
     return factory
 
 
-def _fused_lookup(rewrite: bool) -> Callable[[], Callable[[str], list[str]]]:
+def _fused_lookup(
+    rewrite: bool = True, clean: bool = True, weights: Weights | None = None
+) -> Callable[[], Callable[[str], list[str]]]:
     def factory() -> Callable[[str], list[str]]:
         settings = get_settings()
+        sp = space(settings)
 
         def lookup(text: str) -> list[str]:
-            found = lookup_tariff(text, top_k=10, settings=settings, rewrite=rewrite)
-            return [c.code for c in found]
+            if weights is None:
+                return [
+                    c.code
+                    for c in lookup_tariff(text, top_k=10, settings=settings, rewrite=rewrite)
+                ]
+            ev = evidence(text, settings, rewrite=rewrite, clean=clean)
+            return [code for code, _ in rank(ev, sp, 10, weights)]
 
         return lookup
 

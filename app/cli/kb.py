@@ -133,6 +133,63 @@ def search(
 
 
 @app.command()
+def lookup(
+    query: str | None = typer.Argument(None, help="goods description (or use --batch)"),
+    batch: Path | None = typer.Option(
+        None, "--batch", help='JSONL file of {"id", "query"} lines; one model load for all'
+    ),
+    top: int = typer.Option(10, "--top", help="candidates per query (1-50)"),
+    as_json: bool = typer.Option(False, "--json", help="JSON lines (always with --batch)"),
+) -> None:
+    """HS6 candidates for goods descriptions: exactly the agent's lookup_tariff ranking.
+
+    With --batch, prints one line per input line:
+    {"id": ..., "candidates": [{"code", "title", "score", "level"}, ...]}."""
+    from tools.tariff import lookup_tariff
+
+    if (query is None) == (batch is None):
+        raise BadQuery("give either a QUERY or --batch FILE.jsonl")
+    if not 1 <= top <= 50:
+        raise BadQuery(f"--top must be between 1 and 50, not {top}")
+    settings = get_settings()
+    items = _batch_items(batch) if batch is not None else [("", query or "")]
+    for item_id, text in items:
+        found = lookup_tariff(text, top_k=top, settings=settings)
+        candidates = [
+            {"code": c.code, "title": c.title, "score": c.score, "level": c.level} for c in found
+        ]
+        if batch is not None:
+            typer.echo(json.dumps({"id": item_id, "candidates": candidates}, ensure_ascii=False))
+        elif as_json:
+            for c in candidates:
+                typer.echo(json.dumps(c, ensure_ascii=False))
+        else:
+            for hit in found:
+                typer.echo(f"{hit.score:7.4f}  {hit.code}  {hit.path_text}")
+
+
+def _batch_items(path: Path) -> list[tuple[str, str]]:
+    """Every line's id and query, validated before the first lookup."""
+    if not path.is_file():
+        raise BadQuery(f"--batch {path} is not a file")
+    items: list[tuple[str, str]] = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise BadQuery(f"{path.name} line {n}: not JSON ({exc.msg})") from exc
+            if not isinstance(row, dict) or not isinstance(row.get("query"), str):
+                raise BadQuery(f'{path.name} line {n}: expected {{"id": ..., "query": "..."}}')
+            if not row["query"].strip():
+                raise BadQuery(f"{path.name} line {n}: the query is empty")
+            items.append((str(row.get("id", n)), row["query"]))
+    return items
+
+
+@app.command()
 def check() -> None:
     """Verify every collection was built by the configured embedder (exit 1 if not)."""
     settings = get_settings()

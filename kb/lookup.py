@@ -1,0 +1,217 @@
+"""The tariff ranking: every HS6 subheading scored from the HS and CN evidence of one query.
+
+One query embedding, then (local mode) exact scores against every point of both tariff
+collections in the in-process matrices, reduced to the 5,612 HS6 subheadings with numpy:
+
+- ``own``: the subheading's dense cosine (its passage carries heading and chapter);
+- ``cn``: the best dense cosine among its EU CN 8-digit codes (EN/DE/FR titles);
+- ``cn_lex``: the best lexical (BM25, IDF) score among its CN codes, over the query's best;
+- ``hs_lex``: the subheading's own lexical score, over the query's best;
+- ``head``: the dense cosine of its heading (HS4), a hierarchical prior.
+
+``fused = own + w_cn * cn + w_cn_lex * cn_lex + w_hs_lex * hs_lex + w_head * head``,
+weights chosen on the dev split only (docs/kb.md). With a Qdrant server the same evidence
+comes from top-N queries (missing entries take the lowest score seen).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from core.settings import Settings
+from kb import sparse
+from kb.corpora.hs2022 import load_table
+from kb.errors import CollectionMissing
+from kb.ingest import data_dir
+from kb.query import clean as clean_query
+from kb.rewrite import rewrite as rewrite_query
+from kb.search import KnowledgeBase, get_kb
+
+Scores = npt.NDArray[np.float32]
+DEPTH = 200
+
+
+@dataclass(frozen=True)
+class Weights:
+    cn: float = 1.0
+    cn_lex: float = 0.05
+    hs_lex: float = 0.0
+    head: float = 0.0
+
+
+DEFAULT = Weights()
+
+
+@dataclass
+class Evidence:
+    """Per-HS6 evidence for one query, aligned with ``Space.codes``."""
+
+    own: Scores
+    cn: Scores
+    cn_lex: Scores
+    hs_lex: Scores
+    head: Scores
+
+    def fused(self, w: Weights = DEFAULT) -> Scores:
+        out: Scores = self.own + w.cn * self.cn + w.cn_lex * self.cn_lex + w.hs_lex * self.hs_lex
+        if w.head:
+            out = out + w.head * self.head
+        return out
+
+
+class Space:
+    """The HS6 subheadings and where each point of the two collections belongs."""
+
+    def __init__(self, settings: Settings) -> None:
+        table = load_table(data_dir(settings))
+        self.codes = sorted(c for c, e in table.entries.items() if e.level == 6)
+        self.pos = {c: i for i, c in enumerate(self.codes)}
+        self.heading_of = np.array(
+            [sorted({c[:4] for c in self.codes}).index(c[:4]) for c in self.codes], dtype=np.intp
+        )
+        self.headings = sorted({c[:4] for c in self.codes})
+        self._rows: dict[str, Any] = {}
+
+    def rows(self, key: str, codes: list[str], width: int) -> npt.NDArray[np.intp]:
+        """For each point (by its code), the HS6 (or HS4) slot it feeds; -1 if none."""
+        if key not in self._rows:
+            if width == 6:
+                self._rows[key] = np.array([self.pos.get(c[:6], -1) for c in codes], np.intp)
+            else:
+                where = {h: i for i, h in enumerate(self.headings)}
+                self._rows[key] = np.array(
+                    [where.get(c, -1) if len(c) == 4 else -1 for c in codes], np.intp
+                )
+        out: npt.NDArray[np.intp] = self._rows[key]
+        return out
+
+
+_spaces: dict[str, Space] = {}
+_lock = threading.Lock()
+
+
+def space(settings: Settings) -> Space:
+    key = str(data_dir(settings))
+    with _lock:
+        if key not in _spaces:
+            _spaces[key] = Space(settings)
+        return _spaces[key]
+
+
+def prepare(text: str, *, rewrite: bool = True, clean: bool = True) -> str:
+    """The text that is embedded and matched: invoice noise stripped, jargon glossed."""
+    query = clean_query(text) if clean else text
+    return rewrite_query(query) if rewrite else query
+
+
+def evidence(
+    text: str,
+    settings: Settings,
+    *,
+    rewrite: bool = True,
+    clean: bool = True,
+    vector: Any | None = None,
+) -> Evidence:
+    """The evidence of every HS6 subheading for one goods description."""
+    kb = get_kb(settings)
+    sp = space(settings)
+    query = prepare(text, rewrite=rewrite, clean=clean)
+    if vector is None:
+        vector = kb.embed_query(query, rewrite=False)
+    lexical = sparse.query_vector(query)
+    if kb.uses_matrix:
+        return _from_matrices(kb, sp, np.asarray(vector, np.float32), lexical)
+    return _from_queries(kb, sp, query, list(vector))
+
+
+def _norm(scores: Scores) -> Scores:
+    top = float(scores.max()) if scores.size else 0.0
+    out: Scores = scores / top if top > 0 else scores
+    return out
+
+
+def _best(slots: npt.NDArray[np.intp], values: Scores, n: int, floor: float) -> Scores:
+    out = np.full(n, -np.inf, dtype=np.float32)
+    ok = slots >= 0
+    np.maximum.at(out, slots[ok], values[ok])
+    out[np.isneginf(out)] = floor
+    return out
+
+
+def _from_matrices(kb: KnowledgeBase, sp: Space, vector: Any, lexical: Any) -> Evidence:
+    n = len(sp.codes)
+    hs = kb.matrix("hs2022")
+    hs_dense = hs.dense_scores(vector)
+    hs_sparse = hs.sparse_scores(lexical) if lexical.indices else np.zeros(len(hs), np.float32)
+    six = sp.rows("hs6", hs.codes, 6)
+    six = np.where(hs.levels == 6, six, -1)
+    own = _best(six, hs_dense, n, float(hs_dense.min()))
+    hs_lex = _norm(_best(six, hs_sparse, n, 0.0))
+    heads = sp.rows("hs4", hs.codes, 4)
+    head_scores = _best(heads, hs_dense, len(sp.headings), float(hs_dense.min()))
+    head = head_scores[sp.heading_of]
+    try:
+        cn = kb.matrix("cn2026")
+    except CollectionMissing:  # no CN collection: HS evidence alone
+        zero = np.zeros(n, np.float32)
+        return Evidence(own, own.copy(), zero, hs_lex, head)
+    cn_dense = cn.dense_scores(vector)
+    cn_sparse = cn.sparse_scores(lexical) if lexical.indices else np.zeros(len(cn), np.float32)
+    slots = sp.rows("cn", cn.codes, 6)
+    has_cn = np.zeros(n, dtype=bool)
+    has_cn[slots[slots >= 0]] = True
+    cn_best = _best(slots, cn_dense, n, float(cn_dense.min()))
+    cn_best = np.where(has_cn, cn_best, own)  # no CN children: count its own score twice
+    return Evidence(own, cn_best, _norm(_best(slots, cn_sparse, n, 0.0)), hs_lex, head)
+
+
+def _from_queries(kb: KnowledgeBase, sp: Space, query: str, vector: list[float]) -> Evidence:
+    """The same evidence from top-N queries (a Qdrant server)."""
+    n = len(sp.codes)
+
+    def collect(corpus: str, mode: Any, level: int | None) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for p in kb.points(
+            query,
+            corpus=corpus,
+            top=DEPTH,
+            mode=mode,
+            level=level,
+            dense_vector=vector if mode == "dense" else None,
+            rewrite=False,
+        ):
+            code = str(p.payload["code"])
+            key = code[:6] if corpus == "cn2026" else code
+            found[key] = max(found.get(key, float("-inf")), float(p.score))
+        return found
+
+    def array(found: dict[str, float], floor: float) -> Scores:
+        out = np.full(n, floor, dtype=np.float32)
+        for code, score in found.items():
+            if code in sp.pos:
+                out[sp.pos[code]] = score
+        return out
+
+    own_d = collect("hs2022", "dense", 6)
+    own = array(own_d, min(own_d.values(), default=0.0))
+    hs_lex = _norm(array(collect("hs2022", "sparse", 6), 0.0))
+    heads = collect("hs2022", "dense", 4)
+    floor4 = min(heads.values(), default=0.0)
+    head = np.array([heads.get(c[:4], floor4) for c in sp.codes], dtype=np.float32)
+    cn_d = collect("cn2026", "dense", None)
+    cn = array(cn_d, min(cn_d.values(), default=float(own.min())))
+    cn_lex = _norm(array(collect("cn2026", "sparse", None), 0.0))
+    return Evidence(own, cn, cn_lex, hs_lex, head)
+
+
+def rank(ev: Evidence, sp: Space, top: int, w: Weights = DEFAULT) -> list[tuple[str, float]]:
+    fused = ev.fused(w)
+    top = min(top, len(fused))
+    part = np.argpartition(-fused, top - 1)[:top]
+    order = part[np.argsort(-fused[part], kind="stable")]
+    return [(sp.codes[i], float(fused[i])) for i in order]
