@@ -1,25 +1,29 @@
-"""Knowledge-base benchmark: ingest throughput, query latency, and the 380k x 1024 scale.
+"""Knowledge-base benchmark: ingest (snapshot and scratch), lookup latency, scale.
 
-    .venv/bin/python bench/kb.py [--sample 512] [--queries 200] [--synthetic 50000]
+    SHIPDOC_KB__EMBED_THREADS=1 .venv/bin/python bench/kb.py [--sample 256] [--queries 200]
 
-1. Ingest throughput (chunks/s) on a sample of HS2022 and CN 2026 chunks into a scratch
-   local-mode collection; reference: the same upsert with random vectors (what Qdrant
-   costs without the embedder).
-2. Query latency p50/p99 on the built HS + CN collections (run `shipdoc kb ingest`
-   first) for dense, sparse and hybrid; reference: embedding the query alone.
-3. Synthetic 1024-d random vectors on the configured backend (local mode unless
-   SHIPDOC_QDRANT_URL is set): upsert rate and query latency at growing sizes up to
-   ``--synthetic``, extrapolated to 380k for local mode (exact search, linear in N).
+Every figure sits beside Qdrant local mode's own at the same size, measured in the same run:
+
+1. Ingest of HS2022 + CN 2026 into a scratch folder: from the prebuilt snapshot (all
+   ~16.7k points), from scratch (a ``--sample`` of chunks embedded, extrapolated), and the
+   reference upsert of the same points with random vectors (Qdrant's own cost).
+2. Query latency p50/p99 of the agent's ``lookup_tariff`` (HS + CN, query embedding
+   included) and of a plain hybrid search, with the in-process matrix index
+   (``kb.local_index=matrix``, the default) and with Qdrant local mode
+   (``kb.local_index=qdrant``) over the same built collections; reference: the query
+   embedding alone.
+3. Synthetic 384-d and 1024-d random vectors: the matrix index and Qdrant (local mode, or
+   the server of SHIPDOC_QDRANT_URL) at growing sizes up to ``--synthetic``.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +34,12 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from core.settings import KbSettings, Settings, get_settings  # noqa: E402
+from evals.retrieval import DEFAULT_GOLDEN, load_golden  # noqa: E402
 from kb import index, ingest, sparse  # noqa: E402
 from kb.embedders import make_embedder  # noqa: E402
+from kb.matrix import MatrixIndex  # noqa: E402
 from kb.search import get_kb  # noqa: E402
+from tools.tariff import lookup_tariff  # noqa: E402
 
 TARGET_POINTS = 380_000
 DIM = 1024
@@ -45,14 +52,35 @@ def pct(values: list[float], q: float) -> float:
 
 def ingest_throughput(sample: int) -> None:
     settings = get_settings()
-    chunks = ingest.load_chunks(settings, "hs2022")[: sample // 2]
-    chunks += ingest.load_chunks(settings, "cn2026")[: sample // 2]
+    hs = ingest.load_chunks(settings, "hs2022")
+    cn = ingest.load_chunks(settings, "cn2026")
+    total = len(hs) + len(cn)
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Settings(var_dir=Path(tmp), kb=KbSettings(collection_prefix="bench"))
         started = time.perf_counter()
-        report = ingest.ingest(scratch, "hs2022", chunks=chunks)
+        reports = [
+            ingest.ingest(scratch, c, chunks=chunks)
+            for c, chunks in (("hs2022", hs), ("cn2026", cn))
+        ]
+        snap = time.perf_counter() - started
+        used = sum(r.from_snapshot for r in reports)
+        print(
+            f"ingest HS + CN ({total} points) from the snapshot: {snap:.1f}s "
+            f"({used} vectors from it, {sum(r.embedded for r in reports)} embedded; "
+            f"{', '.join(f'{r.corpus} {r.snapshot}' for r in reports)})"
+        )
+        started = time.perf_counter()
+        kb = get_kb(scratch)
+        kb.matrix("hs2022"), kb.matrix("cn2026")
+        took = time.perf_counter() - started
+        print(f"  then reading both into the in-process matrix index: {took:.1f}s")
+        index.close_local_clients()
+    chunks = hs[: sample // 2] + cn[: sample // 2]
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Settings(var_dir=Path(tmp), kb=KbSettings(collection_prefix="bench"))
+        started = time.perf_counter()
+        report = ingest.ingest(scratch, "hs2022", chunks=chunks, use_snapshot=False)
         full = time.perf_counter() - started
-        # reference: the same points with random vectors, no embedder
         client = index.open_client(scratch)
         rng = np.random.default_rng(0)
         dim = make_embedder(settings.kb).dim
@@ -85,50 +113,58 @@ def ingest_throughput(sample: int) -> None:
         upsert_only = time.perf_counter() - started
         index.close_local_clients()
     rate = report.embedded / full
-    print(f"ingest: {report.embedded} chunks in {full:.1f}s = {rate:.1f} chunks/s (local mode)")
-    print(
-        f"  reference, upsert with random vectors: {len(chunks) / upsert_only:.0f} chunks/s; "
-        f"embedding is {full / upsert_only:.0f}x the Qdrant cost"
-    )
-    total = len(ingest.load_chunks(settings, "hs2022")) + len(
-        ingest.load_chunks(settings, "cn2026")
-    )
+    print(f"ingest from scratch: {report.embedded} chunks in {full:.1f}s = {rate:.1f} chunks/s")
     print(f"  cold ingest of HS + CN ({total} chunks) at this rate: ~{total / rate / 60:.0f} min")
+    print(
+        f"  reference, Qdrant local mode upsert with random vectors: "
+        f"{len(chunks) / upsert_only:.0f} chunks/s (~{total / (len(chunks) / upsert_only):.0f}s "
+        "for HS + CN)"
+    )
+
+
+def _p(ms: list[float]) -> str:
+    return f"p50 {pct(ms, 50):6.1f} ms  p99 {pct(ms, 99):6.1f} ms"
+
+
+def _timed(fn: Callable[[str], object], texts: list[str]) -> list[float]:
+    ms = []
+    for text in texts:
+        t = time.perf_counter()
+        fn(text)
+        ms.append((time.perf_counter() - t) * 1000)
+    return ms
 
 
 def query_latency(queries: int) -> None:
-    settings = get_settings()
-    kb = get_kb(settings)
-    texts = [c.payload["title"] for c in ingest.load_chunks(settings, "cn2026")[::37]][:queries]
-    client = index.open_client(settings)
+    base = get_settings()
+    cases = load_golden(DEFAULT_GOLDEN)
+    texts = [c.text for c in cases[:: max(1, len(cases) // queries)]][:queries]
+    client = index.open_client(base)
     for corpus in ("hs2022", "cn2026"):
-        name = index.collection_name(settings.kb, corpus)
-        if not index.exists(client, name):
-            print(f"query: {name} missing; run `shipdoc kb ingest` first")
+        if not index.exists(client, index.collection_name(base.kb, corpus)):
+            print(f"query: {corpus} missing; run `shipdoc kb ingest` first")
             return
     points = sum(
-        index.call(client.count, collection_name=index.collection_name(settings.kb, c)).count
+        index.call(client.count, collection_name=index.collection_name(base.kb, c)).count
         for c in ("hs2022", "cn2026")
     )
-    kb.search("warm up")
-    embed_ms = []
-    for text in texts:
-        t = time.perf_counter()
-        kb.embedder.embed_queries([text])
-        embed_ms.append((time.perf_counter() - t) * 1000)
-    print(f"query latency over {points} points (local mode), {len(texts)} queries each:")
-    print(f"  reference, query embedding alone: p50 {pct(embed_ms, 50):.1f} ms")
-    for corpus in ("hs2022", "cn2026"):
-        for mode in ("dense", "sparse", "hybrid"):
-            ms = []
-            for text in texts:
-                t = time.perf_counter()
-                kb.search(text, corpus=corpus, top=10, mode=mode)
-                ms.append((time.perf_counter() - t) * 1000)
-            print(
-                f"  {corpus:<7} {mode:<7} p50 {pct(ms, 50):6.1f} ms  p99 {pct(ms, 99):6.1f} ms  "
-                f"({statistics.median(ms) / pct(embed_ms, 50):.1f}x embedding)"
-            )
+    kb = get_kb(base)
+    kb.embedder.embed_queries(["warm up"])
+    embed = _timed(lambda t: kb.embedder.embed_queries([t]), texts)
+    print(f"query latency over {points} points, {len(texts)} golden-set queries each:")
+    print(f"  reference, query embedding alone:  {_p(embed)}")
+    for local_index in ("matrix", "qdrant"):
+        settings = base.model_copy(
+            update={"kb": base.kb.model_copy(update={"local_index": local_index})}
+        )
+        kb = get_kb(settings)
+        started = time.perf_counter()
+        lookup_tariff("warm up", settings=settings)
+        warm = time.perf_counter() - started
+        ms = _timed(lambda t, s=settings: lookup_tariff(t, settings=s), texts)
+        print(f"  {local_index:<6} lookup_tariff (HS+CN)  {_p(ms)}  (first call {warm:.1f}s)")
+        ms = _timed(lambda t, k=kb: k.search(t, level=6, top=10), texts)
+        print(f"  {local_index:<6} hybrid search HS6      {_p(ms)}")
 
 
 def synthetic(max_points: int) -> None:
@@ -159,12 +195,14 @@ def synthetic(max_points: int) -> None:
     ]
     print(f"synthetic {DIM}-d on {backend}:")
     results: list[tuple[int, float, float]] = []
+    kept: list[np.ndarray] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # local mode warns above 20k points
         for step in steps:
             t = time.perf_counter()
             while stored < step:
                 vectors = rng.standard_normal((batch, DIM)).astype(np.float32)
+                kept.append(vectors)
                 client.upsert(
                     name,
                     [
@@ -183,9 +221,19 @@ def synthetic(max_points: int) -> None:
                 ms.append((time.perf_counter() - t) * 1000)
             results.append((stored, pct(ms, 50), pct(ms, 99)))
             added = stored - (results[-2][0] if len(results) > 1 else 0)
+            matrix_index = MatrixIndex(
+                [str(i) for i in range(stored)], [{}] * stored, np.vstack(kept), []
+            )
+            mx = []
+            for _ in range(20):
+                q = rng.standard_normal(DIM).astype(np.float32)
+                t = time.perf_counter()
+                matrix_index.query(dense=q, sparse=None, mode="dense", limit=10)
+                mx.append((time.perf_counter() - t) * 1000)
             print(
-                f"  {stored:>7} points: upsert {added / upsert_s:7.0f} pts/s, "
-                f"query p50 {pct(ms, 50):7.1f} ms p99 {pct(ms, 99):7.1f} ms"
+                f"  {stored:>7} points: Qdrant upsert {added / upsert_s:7.0f} pts/s, "
+                f"query p50 {pct(ms, 50):7.1f} ms p99 {pct(ms, 99):7.1f} ms; "
+                f"matrix index query p50 {pct(mx, 50):6.1f} ms p99 {pct(mx, 99):6.1f} ms"
             )
     if not url and results and results[-1][0] < TARGET_POINTS:
         n, p50, _ = results[-1]

@@ -71,14 +71,14 @@ class Space:
         table = load_table(data_dir(settings))
         self.codes = sorted(c for c, e in table.entries.items() if e.level == 6)
         self.pos = {c: i for i, c in enumerate(self.codes)}
-        self.heading_of = np.array(
-            [sorted({c[:4] for c in self.codes}).index(c[:4]) for c in self.codes], dtype=np.intp
-        )
         self.headings = sorted({c[:4] for c in self.codes})
+        where = {h: i for i, h in enumerate(self.headings)}
+        self.heading_of = np.array([where[c[:4]] for c in self.codes], dtype=np.intp)
         self._rows: dict[str, Any] = {}
 
     def rows(self, key: str, codes: list[str], width: int) -> npt.NDArray[np.intp]:
         """For each point (by its code), the HS6 (or HS4) slot it feeds; -1 if none."""
+        key = f"{key}:{id(codes)}:{len(codes)}"
         if key not in self._rows:
             if width == 6:
                 self._rows[key] = np.array([self.pos.get(c[:6], -1) for c in codes], np.intp)
