@@ -18,12 +18,14 @@ install: $(BIN)/python system-deps
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet -e '.[dev,local-model]'
 
 # Debian packages: installed when missing and we are root, otherwise named exactly.
+# prometheus brings promtool, which checks and unit-tests deploy/prometheus/alerts.yml.
 system-deps:
 	@missing=""; \
 	command -v tesseract >/dev/null || missing="tesseract-ocr"; \
 	for l in $(TESS_LANGS); do \
 	  dpkg -s tesseract-ocr-$$l >/dev/null 2>&1 || missing="$$missing tesseract-ocr-$$l"; \
 	done; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \

@@ -171,6 +171,54 @@ class TelemetrySettings(BaseModel):
     capture_content: bool = False
     # `shipdoc worker` serves its own Prometheus metrics here (0: off).
     worker_metrics_port: int = 0
+    # Warm-up request at worker start: block (consume only after it answered; compose),
+    # background (consume at once, report ready when it answered), off.
+    warmup: Literal["block", "background", "off"] = "background"
+    warmup_timeout_s: float = 300.0
+
+
+class ModelRef(BaseModel):
+    """Another model than the production one (reference, shadow candidate, large tier)."""
+
+    backend: Literal["openai", "scripted"] = "openai"
+    name: str = ""
+    base_url: str = ""
+    api_key: SecretStr = SecretStr("not-needed")
+    structured_output: Literal["json_schema", "json_object"] = "json_schema"
+    script_path: Path | None = None
+    # USD per 1M tokens; unset: no cost recorded.
+    price_prompt_per_m: float | None = None
+    price_completion_per_m: float | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.name) and (bool(self.base_url) or self.script_path is not None)
+
+
+class OpsSettings(BaseModel):
+    """Routing by complexity, shadow runs, nightly evals and the cost report (agent/routing,
+    agent/shadow, evals/nightly, app/costs). Env: ``SHIPDOC_OPS__<FIELD>`` (nested models
+    as ``SHIPDOC_OPS__REFERENCE__NAME``)."""
+
+    # Routing: documents the classifier sends to the large tier use this model (unset: the
+    # production model); the hosted tier uses the configured fallback.
+    routing: bool = False
+    large: ModelRef = ModelRef()
+    # Shadow runs: this share (0..1) of finished documents also goes to the candidate.
+    shadow_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    shadow: ModelRef = ModelRef()
+    # Nightly eval: the reference model, the sample of the golden test split, the threshold.
+    reference: ModelRef = ModelRef()
+    eval_sample: int = 12
+    eval_seed: int = 0
+    drift_points: float = 2.0
+    # Cost report: monthly prices of the self-hosted stack (EUR or USD, one currency
+    # throughout) and what the hosted API charges per 1M tokens.
+    gpu_monthly: float = 0.0
+    gpus: int = 2
+    node_monthly: float = 0.0
+    hosted_price_prompt_per_m: float = 0.0
+    hosted_price_completion_per_m: float = 0.0
 
 
 class Settings(BaseSettings):
@@ -194,6 +242,7 @@ class Settings(BaseSettings):
     service: ServiceSettings = ServiceSettings()
     agent: AgentSettings = AgentSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
+    ops: OpsSettings = OpsSettings()
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:

@@ -53,6 +53,7 @@ def service_env(settings: Settings) -> dict[str, str]:
             "SHIPDOC_MODEL__RETRIES": str(m.retries),
             "SHIPDOC_MODEL__TIMEOUT_S": str(m.timeout_s),
             "SHIPDOC_KB__QDRANT_PATH": str(settings.kb.qdrant_path or settings.var_dir / "qdrant"),
+            "SHIPDOC_TELEMETRY__WARMUP": settings.telemetry.warmup,
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -10,6 +10,7 @@ import socket
 from typing import Any
 
 from celery import Task
+from celery.signals import worker_process_shutdown
 
 from core import telemetry
 from core.settings import get_settings
@@ -24,6 +25,15 @@ celery_app = build_app(settings)
 # Spans go to OTEL_EXPORTER_OTLP_ENDPOINT when it is set; the SDK's batch exporter restarts
 # its thread in each forked pool child.
 telemetry.configure(settings.telemetry)
+
+
+@worker_process_shutdown.connect  # type: ignore[untyped-decorator]
+def _child_exit(pid: int | None = None, **_: Any) -> None:
+    """A recycled pool child's live gauges leave the multiprocess metrics with it."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())  # type: ignore[no-untyped-call]
 
 
 def _trace_headers(task: Task) -> dict[str, str]:

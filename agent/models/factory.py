@@ -8,7 +8,7 @@ from agent.models.llama_local import LlamaLocalModel
 from agent.models.openai_http import OpenAIChatModel
 from agent.models.router import CircuitBreaker, Price, Route, RoutedModel
 from agent.models.scripted import ScriptedModel
-from core.settings import ModelSettings, Settings
+from core.settings import ModelRef, ModelSettings, Settings
 
 
 def _price(prompt: float | None, completion: float | None) -> Price | None:
@@ -68,3 +68,38 @@ def build_model(settings: Settings) -> ChatModel:
         backoff_s=cfg.retry_backoff_s,
         breaker=CircuitBreaker(cfg.breaker_failures, cfg.breaker_reset_s),
     )
+
+
+def build_ref_model(ref: ModelRef, *, timeout_s: float = 120.0) -> ChatModel:
+    """A model named by a ``ModelRef`` (reference, shadow candidate, large tier), behind the
+    router for its price and tracing, without retries, breaker sharing or fallback."""
+    price = _price(ref.price_prompt_per_m, ref.price_completion_per_m)
+    model: ChatModel
+    if ref.backend == "scripted":
+        if ref.script_path is None:
+            raise ModelError(f"model {ref.name!r}: a scripted model needs script_path")
+        model = ScriptedModel.from_file(ref.script_path, name=ref.name)
+    else:
+        if not ref.base_url:
+            raise ModelError(f"model {ref.name!r}: base_url is required")
+        model = OpenAIChatModel(
+            base_url=ref.base_url,
+            model=ref.name,
+            api_key=ref.api_key.get_secret_value(),
+            structured_output=ref.structured_output,
+            timeout_s=timeout_s,
+        )
+    return RoutedModel(Route(model, price, retries=0))
+
+
+def models_by_role(settings: Settings) -> dict[str, ChatModel]:
+    """The models a nightly eval compares: production (the primary alone, so that a
+    fallback cannot hide its failures), the fallback and the reference when configured."""
+    cfg = settings.model
+    roles: dict[str, ChatModel] = {"production": RoutedModel(_primary(cfg))}
+    fallback = _fallback(cfg)
+    if fallback is not None:
+        roles["fallback"] = RoutedModel(fallback)
+    if settings.ops.reference.configured:
+        roles["reference"] = build_ref_model(settings.ops.reference, timeout_s=cfg.timeout_s)
+    return roles

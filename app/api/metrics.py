@@ -30,6 +30,7 @@ from app.api.deps import ServiceState, State
 from core.db import session_scope
 from core.models import AgentRun, Document, Job, utcnow
 from core.settings import Settings
+from evals.nightly import detect_drift, latest_batch
 from kb.errors import EmbedderMismatch
 from kb.guard import check_embedder
 from workers.celery_app import QUEUES
@@ -47,6 +48,36 @@ class ServiceCollector(Collector):
         yield from self._queues()
         yield from self._workers()
         yield from self._guard()
+        yield from self._evals()
+
+    def _evals(self) -> Iterator[Metric]:
+        """The latest nightly batch (evals/nightly.py): accuracy per model and drift."""
+        accuracy = GaugeMetricFamily(
+            "shipdoc_eval_accuracy",
+            "Field accuracy on the golden sample in the latest nightly eval",
+            labels=["role", "model", "prompt_version"],
+        )
+        drift = GaugeMetricFamily(
+            "shipdoc_eval_drift",
+            "1 when the production model drifted in the latest nightly eval",
+            labels=["model", "reason"],
+        )
+        last = GaugeMetricFamily(
+            "shipdoc_eval_last_run_timestamp_seconds", "When the latest nightly eval ran"
+        )
+        with session_scope(self.state.settings.database_url) as session:
+            batch = latest_batch(session)
+            drifts = detect_drift(session, batch, self.state.settings.ops.drift_points)
+        for row in batch:
+            if row.error is None:
+                accuracy.add_metric([row.role, row.model, row.prompt_version], row.accuracy)
+        for found in drifts:
+            drift.add_metric([found.model, found.reason], 1)
+        if batch:
+            last.add_metric([], max(r.created_at for r in batch).timestamp())
+        yield accuracy
+        yield drift
+        yield last
 
     def _queues(self) -> Iterator[Metric]:
         dispatcher = self.state.dispatcher

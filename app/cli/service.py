@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 from types import FrameType
+from typing import Any
 
 import typer
 
@@ -75,16 +78,70 @@ def worker_cmd(
     )
 
 
+def _metrics_dir(settings: Settings, queue: str) -> None:
+    """prometheus-client's multiprocess mode for the pool children: set before it is imported."""
+    folder = settings.var_dir / "prometheus" / f"{queue}-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+def _serve_metrics(port: int) -> None:
+    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    start_http_server(port, registry=registry)
+
+
 def _run_worker(settings: Settings, queue: str, concurrency: int, pool: str, level: str) -> None:
+    port = settings.telemetry.worker_metrics_port
+    if port:
+        _metrics_dir(settings, queue)
+    from agent.models import build_model
     from agent.prompting import prompt_version
+    from agent.warmup import warm_up
+    from core import metrics
     from kb.guard import check_embedder
     from kb.index import close_local_clients
+    from workers.presence import HeartbeatThread
+    from workers.streams import redis_client
     from workers.tasks import celery_app
 
     prompt_version()  # refuses to start without the prompt templates
+    if port:
+        _serve_metrics(port)
     # Refuse to start against collections built by another embedder.
     check_embedder(settings)
+    metrics.EMBEDDING_GUARD.set(1)
     close_local_clients()
+    heartbeat = HeartbeatThread(redis_client(settings), settings.service.key_prefix, queue).start()
+
+    def warm() -> None:
+        # Ready only after the model answered once (prefix cache warm). The in-process
+        # llama.cpp model is not loaded in the parent of a prefork pool.
+        mode = settings.telemetry.warmup
+        if mode != "off" and queue != "kb" and settings.model.backend != "local":
+            model = build_model(settings)
+            if not warm_up(model, timeout_s=settings.telemetry.warmup_timeout_s).ok:
+                return
+        heartbeat.mark_ready()
+        metrics.WORKER_READY.labels(queue).set(1)
+
+    if settings.telemetry.warmup == "block":
+        warm()
+    else:
+        threading.Thread(target=warm, name="warm-up", daemon=True).start()
+    try:
+        _worker_main(celery_app, settings, queue, concurrency, pool, level)
+    finally:
+        heartbeat.stop()
+
+
+def _worker_main(
+    celery_app: Any, settings: Settings, queue: str, concurrency: int, pool: str, level: str
+) -> None:
     celery_app.worker_main(
         [
             "worker",
@@ -111,7 +168,17 @@ def _supervise(queues: list[str], concurrency: int, pool: str, level: str) -> No
     base = [sys.executable, "-m", "app.cli", "worker", "--pool", pool, "--log-level", level]
     if concurrency:
         base += ["--concurrency", str(concurrency)]
-    children = [subprocess.Popen([*base, "--queues", q]) for q in queues]
+    port = get_settings().telemetry.worker_metrics_port
+    children = [
+        # One metrics port per queue's worker: the configured one, the next, ...
+        subprocess.Popen(
+            [*base, "--queues", q],
+            env={**os.environ, "SHIPDOC_TELEMETRY__WORKER_METRICS_PORT": str(port + i)}
+            if port
+            else None,
+        )
+        for i, q in enumerate(queues)
+    ]
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         for child in children:
