@@ -26,6 +26,7 @@ from agent.models import build_model
 from agent.models.base import ChatModel, ModelError, ModelOutputInvalid, Usage
 from agent.models.tracing import traced
 from agent.prompting import prompt_version, render_candidates
+from agent.routing import route_group, tier_model
 from agent.tools import TariffOption, TariffSource, ToolContext
 from core import metrics, telemetry
 from core.db import session_scope
@@ -251,6 +252,8 @@ def _run_group(
     tariff: TariffSource | None,
 ) -> RunResult:
     with session_scope(settings.database_url) as session:
+        decision = route_group(session, group.doc_type, group.pages)
+        model = tier_model(settings, decision.tier, model)
         run = start_run(
             session,
             document_id=document_id,
@@ -260,7 +263,13 @@ def _run_group(
             model=model.name,
             prompt_version=prompt_version(),
         )
+        run.route_tier = decision.tier
+        run.route_features = decision.features.model_dump() | {
+            "score": decision.score,
+            "reasons": decision.reasons,
+        }
         run_id = run.id
+    metrics.ROUTE_DECISIONS.labels(decision.tier).inc()
     target = WriteTarget(
         document_id=document_id,
         page_first=group.first,
@@ -280,6 +289,8 @@ def _run_group(
         "shipdoc.doc_type": group.doc_type,
         "shipdoc.page_first": group.first,
         "shipdoc.page_last": group.last,
+        "shipdoc.route.tier": decision.tier,
+        "shipdoc.route.score": decision.score,
     }
     with (
         telemetry.span("shipdoc.agent_run", attributes) as span,

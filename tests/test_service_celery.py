@@ -57,6 +57,8 @@ def service_settings(
             "retry_backoff_s": 0.2,
             "max_attempts": 3,
         },
+        # These tests count the model's requests: no warm-up request at worker start.
+        telemetry={"warmup": "off"},
     )
     yield settings
     client = redis.Redis.from_url(redis_url)

@@ -103,3 +103,9 @@ def models_by_role(settings: Settings) -> dict[str, ChatModel]:
     if settings.ops.reference.configured:
         roles["reference"] = build_ref_model(settings.ops.reference, timeout_s=cfg.timeout_s)
     return roles
+
+
+def hosted_model(settings: Settings) -> ChatModel | None:
+    """The hosted tier of routing: the configured fallback as the primary (no fallback)."""
+    fallback = _fallback(settings.model)
+    return RoutedModel(fallback) if fallback is not None else None
