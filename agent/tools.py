@@ -21,7 +21,7 @@ from agent.prompting import scrub_prompt_leaks
 from core import telemetry
 from core.db import session_scope
 from core.errors import ShipdocError
-from core.records import values_model_for
+from core.records import overlay, values_model_for
 from tools.printed import Suggestion
 from tools.provenance import PageText
 from tools.validate import Issue, ValidateArgs, coerce_types, normalize, validate
@@ -113,15 +113,6 @@ def _lookup_tariff(ctx: ToolContext, args: LookupTariffArgs) -> Any:
     except ShipdocError as exc:
         raise ToolFailure(f"tariff lookup is unavailable: {exc}") from exc
     return [o.model_dump() for o in options]
-
-
-def overlay(base: Any, patch: Any) -> Any:
-    """``patch`` laid over ``base``: what the patch leaves empty keeps the base's value."""
-    if isinstance(base, dict) and isinstance(patch, dict):
-        return {k: overlay(base.get(k), patch.get(k)) for k in {**base, **patch}}
-    if patch is None or patch == "" or patch == []:
-        return base
-    return patch
 
 
 def _error_count(ctx: ToolContext, record: dict[str, Any]) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.records import overlay
 from tools.provenance import PageText
 
 CHARS_PER_TOKEN = 3.5
@@ -61,15 +62,6 @@ def halve(window: list[PageText]) -> list[list[PageText]] | None:
     return [parts[:mid], parts[mid:]]
 
 
-def _fill(first: Any, later: Any) -> Any:
-    """``first`` with its empty parts taken from ``later``."""
-    if first is None or first == "" or first == []:
-        return later
-    if isinstance(first, dict) and isinstance(later, dict):
-        return {k: _fill(first.get(k), later.get(k)) for k in {**later, **first}}
-    return first
-
-
 def _halves(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Two rows that complement each other without conflict: one row cut by a page break."""
     a_keys = {k for k, v in a.items() if v not in (None, "")}
@@ -85,10 +77,10 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     containers: list[dict[str, Any]] = []
     for part in parts:
         header = {k: v for k, v in part.items() if k not in ("line_items", "containers")}
-        merged = _fill(merged, header) if merged else header
+        merged = overlay(header, merged) if merged else header
         new_lines = list(part.get("line_items") or [])
         if lines and new_lines and _halves(lines[-1], new_lines[0]):
-            lines[-1] = _fill(lines[-1], new_lines.pop(0))
+            lines[-1] = overlay(new_lines.pop(0), lines[-1])
         lines += new_lines
         seen = {c.get("number") for c in containers}
         containers += [c for c in part.get("containers") or [] if c.get("number") not in seen]

@@ -238,6 +238,24 @@ class FileRecords(BaseModel):
     documents: list[Record] = Field(default_factory=list)
 
 
+# --- merging ------------------------------------------------------------------------------
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def overlay(base: Any, patch: Any) -> Any:
+    """``patch`` laid over ``base``: what the patch leaves empty keeps the base's value.
+
+    The one record merge: a repair over the first extraction (the repair wins), and the
+    windows of a long document (``overlay(later, earlier)``: the first window wins).
+    """
+    if isinstance(base, dict) and isinstance(patch, dict):
+        return {k: overlay(base.get(k), patch.get(k)) for k in {**base, **patch}}
+    return base if _empty(patch) else patch
+
+
 # --- conversion ---------------------------------------------------------------------------
 
 _LIST_FIELDS = ("line_items", "containers")

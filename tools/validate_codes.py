@@ -7,7 +7,31 @@ and no extra package; they change a few times a decade.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+
+# One reader of numbers, dates and container numbers for product and scorer (core/values).
+from core.values import (
+    container_problem,
+    containers_in_text,
+    iso6346_check_digit,
+    normalize_container,
+    parse_date,
+    parse_number,
+)
+
+__all__ = [
+    "COUNTRY_NAMES",
+    "INCOTERMS_2020",
+    "ISO_3166_ALPHA2",
+    "ISO_4217",
+    "container_problem",
+    "containers_in_text",
+    "country_code",
+    "iso6346_check_digit",
+    "locode_problem",
+    "normalize_container",
+    "parse_date",
+    "parse_number",
+]
 
 _ISO_3166_TEXT = """
 AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
@@ -38,47 +62,7 @@ INCOTERMS_2020 = frozenset(
     {"EXW", "FCA", "CPT", "CIP", "DAP", "DPU", "DDP", "FAS", "FOB", "CFR", "CIF"}
 )
 
-_CONTAINER_RE = re.compile(r"^([A-Z]{3})([UJZ])(\d{6})(\d)$")
 _LOCODE_RE = re.compile(r"^([A-Z]{2})\s?([A-Z2-9]{3})$")
-
-
-def _iso6346_letter_values() -> dict[str, int]:
-    values: dict[str, int] = {}
-    value = 10
-    for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-        if value % 11 == 0:
-            value += 1
-        values[letter] = value
-        value += 1
-    return values
-
-
-_LETTER_VALUES = _iso6346_letter_values()
-
-
-def normalize_container(number: str) -> str:
-    """``MSCU 123456-7`` -> ``MSCU1234567``."""
-    return re.sub(r"[\s\-/]", "", number).upper()
-
-
-def iso6346_check_digit(first_ten: str) -> int:
-    """The check digit of owner code + category + serial (10 characters)."""
-    total = 0
-    for i, ch in enumerate(first_ten):
-        total += (_LETTER_VALUES[ch] if ch.isalpha() else int(ch)) * (2**i)
-    return total % 11 % 10
-
-
-def container_problem(number: str) -> str | None:
-    """None when ``number`` is a well-formed ISO 6346 number with a correct check digit."""
-    norm = normalize_container(number)
-    match = _CONTAINER_RE.match(norm)
-    if match is None:
-        return "not of the form AAAU1234567 (owner code, category U/J/Z, 6 digits, check digit)"
-    expected = iso6346_check_digit(norm[:10])
-    if int(match.group(4)) != expected:
-        return f"check digit is {match.group(4)}, ISO 6346 gives {expected}"
-    return None
 
 
 def locode_problem(code: str) -> str | None:
@@ -89,51 +73,6 @@ def locode_problem(code: str) -> str | None:
     if match.group(1) not in ISO_3166_ALPHA2:
         return f"{match.group(1)} is not an ISO 3166 country code"
     return None
-
-
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d-%m-%Y", "%d %b %Y", "%d %B %Y")
-
-
-def parse_date(value: str) -> date | None:
-    """ISO 8601 first, then the common day-first forms; None when nothing parses."""
-    text = value.strip()
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a calendar date)
-        except ValueError:
-            continue
-    return None
-
-
-_NUMBER_TOKEN = re.compile(r"[-+]?(?:\d[\d.,']*\d|\d)")
-_SPACE_GROUP = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?!\d))")
-
-
-def parse_number(text: str) -> float | None:
-    """``24.816,00`` / ``1,250.50`` / ``12 PCS`` / ``EUR 300`` -> a float; None if unclear.
-
-    The last of ``.`` and ``,`` is the decimal separator when both occur; a lone separator
-    that repeats (``1.250.000``) or a comma followed by exactly three digits (``1,250``)
-    groups thousands; a lone comma otherwise is a decimal comma (``56,40``). A text with
-    two numbers in it is unclear.
-    """
-    tokens = _NUMBER_TOKEN.findall(_SPACE_GROUP.sub("", text))
-    if len(tokens) != 1:
-        return None
-    token = tokens[0].replace("'", "")
-    if "." in token and "," in token:
-        decimal = "." if token.rfind(".") > token.rfind(",") else ","
-        thousands = "," if decimal == "." else "."
-        token = token.replace(thousands, "").replace(decimal, ".")
-    elif "," in token:
-        grouping = token.count(",") > 1 or len(token.rsplit(",", 1)[1]) == 3
-        token = token.replace(",", "") if grouping else token.replace(",", ".")
-    elif token.count(".") > 1:
-        token = token.replace(".", "")
-    try:
-        return float(token)
-    except ValueError:
-        return None
 
 
 # English names (iso-codes) and common German, French and Dutch names -> alpha-2.
@@ -209,16 +148,3 @@ COUNTRY_NAMES = {
 def country_code(text: str) -> str | None:
     """An alpha-2 code for a country name (``Brasilien``, ``Korea, Republic of``), or None."""
     return COUNTRY_NAMES.get(text.strip().casefold())
-
-
-_CONTAINER_IN_TEXT = re.compile(r"\b([A-Z]{3}[UJZ])\s?(\d{6})[\s-]?(\d)\b")
-
-
-def containers_in_text(text: str) -> list[str]:
-    """Every ISO 6346 number with a correct check digit in ``text``, in order, once each."""
-    found: list[str] = []
-    for match in _CONTAINER_IN_TEXT.finditer(text):
-        number = "".join(match.groups())
-        if container_problem(number) is None and number not in found:
-            found.append(number)
-    return found

@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 import types
 import unicodedata
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
 from core.records import DocType, Scalar, values_model_for
+from core.values import parse_date as read_date
+from core.values import parse_number as read_number
 from evals.refdata import COUNTRIES
 
 Kind = Literal["number", "integer", "date", "country", "code", "locode", "name", "text"]
@@ -74,60 +76,17 @@ def field_kinds(doc_type: DocType) -> dict[str, Kind]:
 
 # --- parsing ------------------------------------------------------------------------------
 
-_NUMBER = re.compile(r"[-+]?[\d.,'\s\u00a0\u202f]*\d")
-
 
 def parse_number(value: Scalar) -> float | None:
-    """Numbers as printed anywhere: 1,234.56 / 1.234,56 / 1 234,56 / 1'234.56 / EUR 12."""
+    """Numbers as printed anywhere: the product's reader (core/values), first number wins."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    match = _NUMBER.search(value)
-    if match is None:
-        return None
-    text = re.sub(r"[\s\u00a0\u202f']", "", match.group(0))
-    if "," in text and "." in text:
-        decimal = "," if text.rfind(",") > text.rfind(".") else "."
-        text = text.replace("." if decimal == "," else ",", "").replace(decimal, ".")
-    elif "," in text:
-        head, _, tail = text.rpartition(",")
-        text = (
-            text.replace(",", "") if len(tail) == 3 and "," not in head else text.replace(",", ".")
-        )
-    elif text.count(".") > 1:
-        text = text.replace(".", "")
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-_DATE_FORMATS = (
-    "%Y-%m-%d",
-    "%d.%m.%Y",
-    "%d-%m-%Y",
-    "%d/%m/%Y",
-    "%d %b %Y",
-    "%d %B %Y",
-    "%b %d, %Y",
-    "%B %d, %Y",
-    "%Y/%m/%d",
-    "%d.%m.%y",
-    "%Y%m%d",
-)
+    return read_number(value, strict=False)
 
 
 def parse_date(value: Scalar) -> date | None:
-    if not isinstance(value, str):
-        return None
-    text = " ".join(value.strip().split())
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 - a calendar date
-        except ValueError:
-            continue
-    return None
+    """Dates as printed anywhere: the product's reader (core/values)."""
+    return read_date(value) if isinstance(value, str) else None
 
 
 @lru_cache(maxsize=1)
