@@ -29,7 +29,7 @@ def _extract_window(
     output_type = values_model_for(ctx.target.doc_type)
     messages = [
         Message(role="system", content=system_prompt(ctx.target.doc_type)),
-        Message(role="user", content=_join(render_document(window), ctx.candidates)),
+        Message(role="user", content=_join(ctx.hints, render_document(window), ctx.candidates)),
     ]
     request = ChatRequest(
         messages=messages,
@@ -72,7 +72,7 @@ def _coerced(ctx: ToolContext, content: str) -> str:
         return content
     if not isinstance(value, dict):
         return content
-    return json.dumps(coerce_types(ctx.target.doc_type, value))
+    return json.dumps(coerce_types(ctx.target.doc_type, value, ctx.decimal))
 
 
 def _join(*parts: str) -> str:

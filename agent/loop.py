@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
+from agent.crosscheck import crosscheck
 from agent.extraction import extract_values
 from agent.metering import BoundHit, Metered
 from agent.models.base import ChatModel, ModelError, ModelOutputInvalid, Usage
@@ -90,7 +91,10 @@ def _first_record(model: Metered, ctx: ToolContext, limits: AgentSettings) -> di
     values, unprinted = split_printed(values, text)
     for path, items in unprinted.items():
         ctx.suggestions[path] = [*items, *ctx.suggestions.get(path, [])]
-    return values
+    checked = crosscheck(ctx.target.doc_type, values, ctx.field_candidates)
+    ctx.verdicts.update(checked.verdicts)
+    ctx.extra_issues.extend(checked.issues)
+    return checked.values
 
 
 def _write(ctx: ToolContext, record: dict[str, Any], logs: list[ToolCallLog]) -> None:

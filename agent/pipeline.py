@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from agent.candidates import tariff_candidates
 from agent.classify import PageGroup, classify
+from agent.crosscheck import render_hints
 from agent.loop import INTERNAL_ERROR, RunResult, run_extraction
 from agent.models import build_model
 from agent.models.base import ChatModel, ModelError, ModelOutputInvalid, Usage
@@ -46,6 +47,8 @@ from core.models import (
 from core.records import DocType, Provenance, values_model_for, values_to_record
 from core.records import Record as EnvelopeRecord
 from core.settings import AgentSettings, Settings, get_settings
+from core.values import decimal_of
+from tools.candidates import find_candidates
 from tools.intake import IngestResult, ingest_path, parse_document
 from tools.provenance import PageText
 from tools.tariff import hs_code_exists, lookup_tariff
@@ -284,6 +287,9 @@ def _run_group(
         tariff=tariff,
         candidates=render_candidates(tariff_candidates(group.pages, tariff)),
     )
+    ctx.field_candidates = find_candidates(group.pages)
+    ctx.hints = render_hints(group.doc_type, ctx.field_candidates)
+    ctx.decimal = decimal_of("\n".join(p.text for p in group.pages))
     attributes = {
         "shipdoc.run_id": run_id,
         "shipdoc.doc_type": group.doc_type,

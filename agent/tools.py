@@ -22,6 +22,7 @@ from core import telemetry
 from core.db import session_scope
 from core.errors import ShipdocError
 from core.records import overlay, values_model_for
+from tools.candidates import Candidate
 from tools.printed import Suggestion
 from tools.provenance import PageText
 from tools.validate import Issue, ValidateArgs, coerce_types, normalize, validate
@@ -74,6 +75,12 @@ class ToolContext:
     base_record: dict[str, Any] | None = None
     # What we propose beside the printed record (tariff candidates), by field path.
     suggestions: dict[str, list[Suggestion]] = field(default_factory=dict)
+    # Deterministic field candidates (tools/candidates), their hints for the prompt, how
+    # each checked field compared with the model's value, the document's decimal separator.
+    field_candidates: list[Candidate] = field(default_factory=list)
+    hints: str = ""
+    verdicts: dict[str, str] = field(default_factory=dict)
+    decimal: str | None = None
 
     def hs_exists(self) -> Callable[[str], bool] | None:
         return self.tariff.exists if self.tariff is not None else None

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.records import DocType, values_model_for
+from tools.candidates import normalize_incoterm
 from tools.validate_codes import (
     INCOTERMS_2020,
     ISO_3166_ALPHA2,
@@ -104,12 +105,14 @@ _NAME_AND_LOCODE = re.compile(r"^(.*?)\s*\(([A-Z]{2}\s?[A-Z2-9]{3})\)$")
 # --- normalization ------------------------------------------------------------------------
 
 
-def _coerce(node: Any, schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+def _coerce(
+    node: Any, schema: dict[str, Any], defs: dict[str, Any], decimal: str | None = None
+) -> Any:
     if "$ref" in schema:
-        return _coerce(node, defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return _coerce(node, defs[schema["$ref"].rsplit("/", 1)[-1]], defs, decimal)
     kinds = {s.get("type") for s in schema.get("anyOf", [schema])}
     if isinstance(node, str) and kinds & {"number", "integer"}:
-        number = parse_number(node)
+        number = parse_number(node, decimal=decimal)
         if number is not None and "integer" in kinds and number.is_integer():
             return int(number)
         return number if "number" in kinds else None
@@ -127,10 +130,13 @@ def _coerce(node: Any, schema: dict[str, Any], defs: dict[str, Any]) -> Any:
             if option.get("type") == "object" or "$ref" in option:
                 target = defs[option["$ref"].rsplit("/", 1)[-1]] if "$ref" in option else option
                 props = target.get("properties", {})
-                return {k: _coerce(v, props[k], defs) if k in props else v for k, v in node.items()}
+                return {
+                    k: _coerce(v, props[k], defs, decimal) if k in props else v
+                    for k, v in node.items()
+                }
     if isinstance(node, list) and "array" in kinds:
         items = next(s.get("items", {}) for s in schema.get("anyOf", [schema]) if "items" in s)
-        return [_coerce(v, items, defs) for v in node]
+        return [_coerce(v, items, defs, decimal) for v in node]
     return node
 
 
@@ -157,11 +163,13 @@ def add_printed_containers(values: dict[str, Any], text: str) -> dict[str, Any]:
     return {**values, "containers": rows}
 
 
-def coerce_types(doc_type: DocType, raw: dict[str, Any]) -> dict[str, Any]:
+def coerce_types(
+    doc_type: DocType, raw: dict[str, Any], decimal: str | None = None
+) -> dict[str, Any]:
     """Numbers written as text (``"24.816,00"``, ``"12 PCS"``) become numbers, numbers in
     text fields become text; what cannot be read as a number becomes null, not an error."""
     schema = values_model_for(doc_type).model_json_schema()
-    out: dict[str, Any] = _coerce(raw, schema, schema.get("$defs", {}))
+    out: dict[str, Any] = _coerce(raw, schema, schema.get("$defs", {}), decimal)
     return out
 
 
@@ -187,9 +195,11 @@ def normalize(doc_type: DocType, values: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("currency"), str):
         cur = out["currency"].strip()
         out["currency"] = _CURRENCY_SYMBOLS.get(cur, cur.upper())
-    for key in ("incoterm", "scac", "freight_terms"):
+    for key in ("scac", "freight_terms"):
         if key in out:
             out[key] = _norm_code(out[key])
+    if isinstance(out.get("incoterm"), str):
+        out["incoterm"] = normalize_incoterm(out["incoterm"])
     for key in _COUNTRY_FIELDS:
         if key in out:
             out[key] = _norm_country(out[key])
