@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from core.records import DocType
 from core.values import parse_date, parse_number
-from tools.candidates import Candidate, best, normalize_incoterm, traps
+from tools.candidates import Candidate, best, normalize_currency, normalize_incoterm, traps
 from tools.validate import Issue
 
 Verdict = Literal["agrees", "filled", "replaced", "disagrees"]
@@ -73,6 +73,8 @@ def _same(name: str, a: Any, b: Any) -> bool:
         return d1 is not None and d1 == d2
     if name == "incoterm":
         return normalize_incoterm(str(a)) == normalize_incoterm(str(b))
+    if name == "currency":
+        return normalize_currency(str(a)) == normalize_currency(str(b))
     return _squash(str(a)) == _squash(str(b))
 
 
@@ -110,6 +112,27 @@ def crosscheck(
                 out.values[name] = cand.value
             kept = "the rule's" if keep_rule else "the model's"
             out.issues.append(_warning(name, model, cand, f"they disagree; {kept} value is kept"))
+    return out
+
+
+def final_verdicts(
+    doc_type: DocType,
+    values: dict[str, Any],
+    candidates: list[Candidate],
+    first: dict[str, str],
+) -> dict[str, str]:
+    """How the record's final values (after any repair) compare with the candidates."""
+    out: dict[str, str] = {}
+    for name in CHECKED[doc_type]:
+        cand = best(candidates, name)
+        value = values.get(name)
+        if cand is None or value is None or str(value).strip() == "":
+            continue
+        if _same(name, value, cand.value):
+            before = first.get(name, "agrees")
+            out[name] = before if before in ("filled", "replaced") else "agrees"
+        else:
+            out[name] = "disagrees"
     return out
 
 

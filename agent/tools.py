@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agent.crosscheck import final_verdicts
 from agent.models.base import ToolCall, ToolSpec
 from agent.prompting import scrub_prompt_leaks
 from core import telemetry
@@ -175,6 +176,9 @@ def _write_back(ctx: ToolContext, args: WriteBackArgs) -> Any:
             hs_exists=ctx.hs_exists(),
             extra_issues=ctx.extra_issues,
             suggestions=ctx.suggestions,
+            verdicts=final_verdicts(
+                ctx.target.doc_type, record, ctx.field_candidates, ctx.verdicts
+            ),
         )
     ctx.written = result
     return {"saved": True, "status": result.status.value, "issues": len(result.issues)}

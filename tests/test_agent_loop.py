@@ -38,8 +38,16 @@ def db(settings: Settings, sqlite_url: str) -> Iterator[Settings]:
 
 
 # The rules (tools/candidates) read a printed total and fix a model's wrong one before any
-# repair; tests of the repair loop use a page whose total the rules cannot read.
-UNREAD_TOTAL = INVOICE_PAGE.replace("Total EUR 300.00", "Total: see statement")
+# repair; tests of the repair loop give a wrong line amount, which only a repair can fix.
+
+
+LINES = invoice()["line_items"]
+
+
+def bad_line(amount: float = 2500.0) -> dict[str, object]:
+    record = invoice()
+    record["line_items"][0]["amount"] = amount
+    return record
 
 
 def _limits(db: Settings, **kw: object) -> Settings:
@@ -60,7 +68,7 @@ def test_clean_document_takes_one_request_and_is_extracted(db: Settings) -> None
         "INV-2026-0042",
     )
     assert rec.provenance["invoice_number"]["page"] == 1
-    assert rec.confidence["total"] == pytest.approx(0.95)
+    assert rec.confidence["total"] == pytest.approx(0.98)  # printed, and the rules agree
     [run] = runs(db.database_url, doc_id)
     assert (run.outcome, run.requests) == ("extracted", 1)
     assert run.prompt_tokens > 0 and run.completion_tokens > 0
@@ -71,8 +79,9 @@ def test_clean_document_takes_one_request_and_is_extracted(db: Settings) -> None
 
 
 def test_validation_issue_is_repaired_with_tools_on_their_call_ids(db: Settings) -> None:
-    doc_id = store_document(db.database_url, [UNREAD_TOTAL])
-    wrong = invoice(total=3000.0, currency="Euro")
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    wrong = bad_line()
+    wrong["currency"] = "Euro"
     model = ScriptedModel(
         [
             reply(wrong),
@@ -84,8 +93,9 @@ def test_validation_issue_is_repaired_with_tools_on_their_call_ids(db: Settings)
 
     assert outcome.status == "extracted"
     repair_prompt = model.requests[1].messages[-1].content
-    assert "total" in repair_prompt and "ISO 4217" not in repair_prompt  # the rules read EUR
-    assert any(i["code"] == "candidate_disagrees" for i in outcome.records[0].issues)
+    assert "line_items[0].amount" in repair_prompt
+    assert "ISO 4217" not in repair_prompt  # "Euro" is read as EUR
+    assert outcome.records[0].record["currency"] == "EUR"
     third = model.requests[2].messages
     ids = [c.id for c in third[-3].tool_calls]
     assert [m.tool_call_id for m in third[-2:]] == ids
@@ -97,10 +107,10 @@ def test_validation_issue_is_repaired_with_tools_on_their_call_ids(db: Settings)
 
 
 def test_unknown_tool_and_bad_arguments_go_back_to_the_model(db: Settings) -> None:
-    doc_id = store_document(db.database_url, [UNREAD_TOTAL])
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
     model = ScriptedModel(
         [
-            reply(invoice(total=1.0)),
+            reply(bad_line()),
             calls(("approve_record", {}), ("get_page", {"page": "first"}), ("get_page", "{oops")),
             calls(("get_page", {"page": 7})),
             calls(("write_back", {"record": invoice()})),
@@ -145,16 +155,16 @@ def test_output_that_never_validates_fails_with_the_reason(db: Settings) -> None
 
 
 def test_request_bound_ends_in_needs_review_with_the_best_record(db: Settings) -> None:
-    doc_id = store_document(db.database_url, [UNREAD_TOTAL])
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
     looping = [calls(("get_page", {"page": 1})) for _ in range(10)]
-    model = ScriptedModel([reply(invoice(total=999.0)), *looping])
+    model = ScriptedModel([reply(bad_line()), *looping])
     outcome = extract_document(doc_id, settings=_limits(db, max_requests=4), model=model)
 
     assert outcome.status == "needs_review"
     assert len(model.requests) == 4
     [rec] = records(db.database_url, doc_id)
     assert rec.status == "needs_review"
-    assert rec.data["total"] == 999.0
+    assert rec.data["line_items"][0]["amount"] == 2500.0
     codes = {i["code"] for i in rec.issues}
     assert {"bound", "lines_total"} <= codes
     [run] = runs(db.database_url, doc_id)
@@ -162,8 +172,8 @@ def test_request_bound_ends_in_needs_review_with_the_best_record(db: Settings) -
 
 
 def test_token_bound(db: Settings) -> None:
-    doc_id = store_document(db.database_url, [UNREAD_TOTAL])
-    model = ScriptedModel([reply(invoice(total=5.0)), calls(("get_page", {"page": 1}))] * 3)
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel([reply(bad_line()), calls(("get_page", {"page": 1}))] * 3)
     outcome = extract_document(doc_id, settings=_limits(db, max_tokens=900), model=model)
     assert outcome.status == "needs_review"
     assert "token limit of 900" in (runs(db.database_url, doc_id)[0].reason or "")
@@ -179,7 +189,7 @@ def test_wall_time_bound(db: Settings) -> None:
         pages=[PageText(number=1, text=INVOICE_PAGE)],
         database_url=db.database_url,
     )
-    model = ScriptedModel([reply(invoice(total=5.0)), *[calls(("get_page", {"page": 1}))] * 9])
+    model = ScriptedModel([reply(bad_line()), *[calls(("get_page", {"page": 1}))] * 9])
     result = run_extraction(
         model, ctx, AgentSettings(max_seconds=250), clock=lambda: float(next(ticks))
     )
@@ -189,8 +199,8 @@ def test_wall_time_bound(db: Settings) -> None:
 
 
 def test_too_many_bad_tool_calls_stop_the_run(db: Settings) -> None:
-    doc_id = store_document(db.database_url, [UNREAD_TOTAL])
-    model = ScriptedModel([reply(invoice(total=5.0)), *[calls(("nope", {}))] * 6])
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel([reply(bad_line()), *[calls(("nope", {}))] * 6])
     outcome = extract_document(doc_id, settings=_limits(db, max_tool_errors=2), model=model)
     assert outcome.status == "needs_review"
     assert "more than 2 bad tool calls" in (runs(db.database_url, doc_id)[0].reason or "")
@@ -317,23 +327,29 @@ def test_page_one_markers_split_a_file_into_documents() -> None:
 
 
 def test_a_repair_that_makes_the_record_worse_is_not_kept(db: Settings) -> None:
-    doc_id = store_document(db.database_url, [UNREAD_TOTAL])
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
     garbage = {"description": "INV-2026-0042", "type": "object", "invoice_number": ""}
-    model = ScriptedModel([reply(invoice(total=1.0)), calls(("write_back", {"record": garbage}))])
+    model = ScriptedModel([reply(bad_line()), calls(("write_back", {"record": garbage}))])
     outcome = extract_document(doc_id, settings=db, model=model)
     [rec] = outcome.records
     assert rec.status == "needs_review"
     assert rec.record["invoice_number"] == "INV-2026-0042"
     assert rec.record["seller"]["name"] == "Acme Fasteners GmbH"
-    assert [i["code"] for i in rec.issues] == ["lines_total"]
+    assert sorted(i["code"] for i in rec.issues) == ["line_amount", "lines_total"]
 
 
 def test_a_partial_repair_is_laid_over_the_first_extraction(db: Settings) -> None:
-    doc_id = store_document(db.database_url, [UNREAD_TOTAL])
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
     model = ScriptedModel(
-        [reply(invoice(total=1.0)), calls(("write_back", {"record": {"total": 300.0}}))]
+        [
+            reply(bad_line()),
+            calls(("write_back", {"record": {"line_items": invoice()["line_items"]}})),
+        ]
     )
     outcome = extract_document(doc_id, settings=db, model=model)
     [rec] = outcome.records
     assert rec.status == "extracted"
-    assert (rec.record["invoice_number"], rec.record["total"]) == ("INV-2026-0042", 300.0)
+    assert (rec.record["invoice_number"], rec.record["line_items"][0]["amount"]) == (
+        "INV-2026-0042",
+        250.0,
+    )

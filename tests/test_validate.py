@@ -81,7 +81,7 @@ def test_normalize_rewrites_dates_codes_and_currency_symbols() -> None:
 
 def test_wrong_codes_are_named_by_field() -> None:
     record = _invoice(
-        currency="EURO", incoterm="FOB2010", buyer={"name": "B", "country": "Nederlandia"}
+        currency="ECU", incoterm="FOB2010", buyer={"name": "B", "country": "Nederlandia"}
     )
     assert _codes("commercial_invoice", record) == [
         ("country_code", "buyer.country"),

@@ -365,3 +365,29 @@ def normalize_incoterm(value: str) -> str:
     if match := _INCOTERM_NAME.search(text):
         return match.lastgroup or text
     return text.upper()
+
+
+_CURRENCY_NAMES = {
+    "euro": "EUR",
+    "euros": "EUR",
+    "us dollar": "USD",
+    "us dollars": "USD",
+    "dollar": "USD",
+    "dollars": "USD",
+    "pound sterling": "GBP",
+    "pounds sterling": "GBP",
+    "swiss franc": "CHF",
+    "swiss francs": "CHF",
+    "yuan": "CNY",
+    "renminbi": "CNY",
+    "rmb": "CNY",
+    "yen": "JPY",
+}
+
+
+def normalize_currency(value: str) -> str:
+    """``€`` / ``US$`` / ``Euro`` / ``eur`` -> the ISO 4217 code (else the text, upper case)."""
+    text = value.strip()
+    if text in _SYMBOLS:
+        return _SYMBOLS[text]
+    return _CURRENCY_NAMES.get(text.casefold(), text.upper())

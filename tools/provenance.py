@@ -13,8 +13,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-FOUND_TEXT_LAYER = 0.95
-NOT_FOUND = 0.5
+from tools.validate_codes import COUNTRY_NAMES
+
+# Printed at a box on a text layer; not printed where the model says (see tools/confidence).
+FOUND_TEXT_LAYER = 0.9
+NOT_FOUND = 0.35
 
 
 class PageText(BaseModel):
@@ -43,7 +46,27 @@ def flat_values(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _spellings(value: Any) -> list[str]:
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _date_spellings(text: str) -> list[str]:
+    """The usual printed forms of an ISO date (the record holds ISO, the page may not)."""
+    m = _ISO_DATE.match(text)
+    if m is None:
+        return []
+    y, mo, d = m.groups()
+    month = _MONTH_ABBR[int(mo) - 1] if 1 <= int(mo) <= 12 else ""
+    forms = [text, f"{d}.{mo}.{y}", f"{d}-{mo}-{y}", f"{d}/{mo}/{y}", f"{mo}/{d}/{y}"]
+    forms += [f"{int(d)} {month}", f"{month} {int(d)}", f"{d}.{mo}.{y[2:]}"]
+    return forms
+
+
+def _country_names(code: str) -> list[str]:
+    return sorted((n for n, c in COUNTRY_NAMES.items() if c == code), key=len, reverse=True)
+
+
+def _spellings(value: Any, path: str = "") -> list[str]:
     if isinstance(value, bool):
         return []
     if isinstance(value, int | float):
@@ -54,8 +77,13 @@ def _spellings(value: Any) -> list[str]:
             forms |= {str(int(number)), f"{int(number):,}", f"{int(number):,}".replace(",", ".")}
         else:
             forms.add(f"{number:g}")
+            forms.add(f"{number:g}".replace(".", ","))
         return sorted(forms, key=len, reverse=True)
     text = str(value).strip()
+    if path.endswith("country") and len(text) == 2:
+        return _country_names(text.upper())
+    if dates := _date_spellings(text):
+        return dates
     return [text] if len(text) >= 2 else []
 
 
@@ -110,7 +138,7 @@ def locate(
     confidence: dict[str, float] = {}
     for path, value in flat_values(values).items():
         found = None
-        for spelling in _spellings(value):
+        for spelling in _spellings(value, path):
             hit = _find(spelling, pages)
             if hit is not None:
                 found = (spelling, *hit)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.records import DocType, values_model_for
-from tools.candidates import normalize_incoterm
+from tools.candidates import normalize_currency, normalize_incoterm
 from tools.validate_codes import (
     INCOTERMS_2020,
     ISO_3166_ALPHA2,
@@ -194,7 +194,7 @@ def normalize(doc_type: DocType, values: dict[str, Any]) -> dict[str, Any]:
             out[key] = parsed.isoformat() if parsed else out[key]
     if isinstance(out.get("currency"), str):
         cur = out["currency"].strip()
-        out["currency"] = _CURRENCY_SYMBOLS.get(cur, cur.upper())
+        out["currency"] = _CURRENCY_SYMBOLS.get(cur) or normalize_currency(cur)
     for key in ("scac", "freight_terms"):
         if key in out:
             out[key] = _norm_code(out[key])

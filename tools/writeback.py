@@ -18,6 +18,7 @@ from core import metrics, telemetry
 from core.events import EventType, emit_event, record_payload
 from core.models import AgentRun, Record, RecordStatus, ToolCallRow
 from core.records import SCHEMA_VERSION, DocType
+from tools.confidence import THRESHOLD, combine, uncertain_required
 from tools.printed import Suggestion, as_json, split_printed
 from tools.provenance import PageText, locate
 from tools.validate import HsExists, Issue, normalize, validate
@@ -49,12 +50,10 @@ class WriteBackResult(BaseModel):
 
 
 def status_for(issues: list[Issue]) -> RecordStatus:
-    """``extracted`` only when validation found no error; the one place a status is chosen."""
-    return (
-        RecordStatus.NEEDS_REVIEW
-        if any(i.severity == "error" for i in issues)
-        else RecordStatus.EXTRACTED
-    )
+    """``extracted`` only when validation found no error and no required field is uncertain
+    (``low_confidence``); the one place a status is chosen."""
+    review = any(i.severity == "error" or i.code == "low_confidence" for i in issues)
+    return RecordStatus.NEEDS_REVIEW if review else RecordStatus.EXTRACTED
 
 
 def write_back(
@@ -66,6 +65,8 @@ def write_back(
     hs_exists: HsExists | None = None,
     extra_issues: list[Issue] | None = None,
     suggestions: dict[str, list[Suggestion]] | None = None,
+    verdicts: dict[str, str] | None = None,
+    threshold: float = THRESHOLD,
 ) -> WriteBackResult:
     """Normalize, validate and store the record; status follows from the issues.
 
@@ -96,8 +97,10 @@ def _write_back(
         proposed[path] = [*items, *proposed.get(path, [])]
     issues = validate(target.doc_type, values, hs_exists=hs_exists).issues
     issues = [*issues, *(extra_issues or [])]
-    status = status_for(issues)
     provenance, confidence = locate(values, pages)
+    confidence = combine(confidence, verdicts, issues)
+    issues += uncertain_required(target.doc_type, values, confidence, threshold, issues)
+    status = status_for(issues)
     row = _upsert(
         session,
         target,
