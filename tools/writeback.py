@@ -75,7 +75,17 @@ def write_back(
     """
     attributes = {"shipdoc.doc_type": target.doc_type, "shipdoc.run_id": target.run_id}
     with telemetry.span("shipdoc.write_back", attributes) as span, metrics.timed("write_back"):
-        result = _write_back(session, target, args, pages, hs_exists, extra_issues, suggestions)
+        result = _write_back(
+            session,
+            target,
+            args,
+            pages,
+            hs_exists,
+            extra_issues,
+            suggestions,
+            verdicts,
+            threshold,
+        )
         span.set_attribute("shipdoc.record_status", result.status)
         span.set_attribute("shipdoc.issues", len(result.issues))
         return result
@@ -89,6 +99,8 @@ def _write_back(
     hs_exists: HsExists | None,
     extra_issues: list[Issue] | None,
     suggestions: dict[str, list[Suggestion]] | None,
+    verdicts: dict[str, str] | None,
+    threshold: float,
 ) -> WriteBackResult:
     values = normalize(target.doc_type, args.record)
     values, unprinted = split_printed(values, "\n".join(p.text for p in pages))
