@@ -59,6 +59,14 @@ def invoice(**overrides: Any) -> dict[str, Any]:
     return record
 
 
+def bad_line(amount: float = 2500.0) -> dict[str, Any]:
+    """The invoice with a misread line amount: an issue only a repair request can fix (the
+    rules of tools/candidates read and fix a wrong printed total without the model)."""
+    record = invoice()
+    record["line_items"][0]["amount"] = amount
+    return record
+
+
 def reply(record: dict[str, Any], finish_reason: str = "stop") -> ChatResponse:
     return ChatResponse(
         content=json.dumps(record),

@@ -18,6 +18,7 @@ from core.settings import AgentSettings, Settings
 from tests.agent_support import (
     INVOICE_PAGE,
     TARIFF,
+    bad_line,
     calls,
     document_status,
     invoice,
@@ -37,17 +38,9 @@ def db(settings: Settings, sqlite_url: str) -> Iterator[Settings]:
     yield settings.model_copy(update={"database_url": sqlite_url})
 
 
-# The rules (tools/candidates) read a printed total and fix a model's wrong one before any
-# repair; tests of the repair loop give a wrong line amount, which only a repair can fix.
-
-
+# Tests of the repair loop give a wrong line amount (bad_line): the rules read a printed
+# total and fix a wrong one without the model, so a wrong total needs no repair.
 LINES = invoice()["line_items"]
-
-
-def bad_line(amount: float = 2500.0) -> dict[str, object]:
-    record = invoice()
-    record["line_items"][0]["amount"] = amount
-    return record
 
 
 def _limits(db: Settings, **kw: object) -> Settings:

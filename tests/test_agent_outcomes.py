@@ -35,6 +35,7 @@ from core.settings import AgentSettings, ServiceSettings, Settings
 from tests.agent_support import (
     INVOICE_PAGE,
     TARIFF,
+    bad_line,
     calls,
     invoice,
     reply,
@@ -81,7 +82,7 @@ class BrokenTariff:
 
 
 def _needs_repair() -> ChatResponse:
-    return reply(invoice(total=3000.0))
+    return reply(bad_line())
 
 
 def test_empty_tariff_description_goes_back_to_the_model(db: Settings) -> None:
