@@ -51,7 +51,7 @@ from core.values import decimal_of
 from tools.candidates import find_candidates
 from tools.intake import IngestResult, ingest_path, parse_document
 from tools.provenance import PageText
-from tools.tariff import hs_code_exists, lookup_tariff
+from tools.tariff import hs_code_exists, tariff_lookup
 from tools.validate import Issue
 from tools.writeback import (
     RunTotals,
@@ -80,8 +80,12 @@ class KbTariff:
         return hs_code_exists(digits, settings=self.settings)
 
     def lookup(self, description: str, origin: str | None, top_k: int) -> list[TariffOption]:
-        found = lookup_tariff(description[:200], None, top_k, settings=self.settings)
-        return [TariffOption(code=c.code, title=c.title, score=c.score) for c in found]
+        found = tariff_lookup(description[:200], None, top_k, settings=self.settings)
+        sure = found.verdict == "confident"
+        return [
+            TariffOption(code=c.code, title=c.title, score=c.score, confident=sure)
+            for c in found.candidates
+        ]
 
 
 class RecordOut(BaseModel):

@@ -34,6 +34,8 @@ class TariffOption(BaseModel):
     code: str
     title: str
     score: float = 0.0
+    # False when the ranking's best code does not clearly lead (tools/tariff.tariff_lookup)
+    confident: bool = True
 
 
 class TariffSource(Protocol):
@@ -120,7 +122,18 @@ def _lookup_tariff(ctx: ToolContext, args: LookupTariffArgs) -> Any:
         options = ctx.tariff.lookup(args.description, args.origin, 5)
     except ShipdocError as exc:
         raise ToolFailure(f"tariff lookup is unavailable: {exc}") from exc
-    return [o.model_dump() for o in options]
+    sure = bool(options) and options[0].confident
+    return {
+        "verdict": "confident" if sure else "unsure",
+        "note": "" if sure else _UNSURE,
+        "candidates": [o.model_dump(exclude={"confident"}) for o in options],
+    }
+
+
+_UNSURE = (
+    "several codes fit this description about equally; choose one only if the document "
+    "says more (material, use, composition), otherwise leave the code empty for review"
+)
 
 
 def _error_count(ctx: ToolContext, record: dict[str, Any]) -> int:

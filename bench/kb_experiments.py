@@ -24,7 +24,16 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from core.settings import get_settings  # noqa: E402
 from evals.retrieval import DEFAULT_GOLDEN, RetrievalCase, load_golden  # noqa: E402
-from kb.lookup import DEFAULT, Evidence, Space, Weights, evidence, prepare, space  # noqa: E402
+from kb.lookup import (  # noqa: E402
+    CONFIDENT_MARGIN,
+    DEFAULT,
+    Evidence,
+    Space,
+    Weights,
+    evidence,
+    prepare,
+    space,
+)
 from kb.search import get_kb  # noqa: E402
 
 Ranker = Callable[[Evidence], list[str]]
@@ -157,6 +166,32 @@ def main() -> None:
     test_rows = [measure(label, p, r, test) for label, p, r in finals]
     for r in test_rows:
         print("| " + " | ".join(str(r[k]) for k in ("variant", "prep", *_COLS)) + " |")
+    # the agent's "unsure": confident only when top-1 leads top-2 by a margin (dev chooses)
+    chosen_w = best_w
+
+    def margins(part: list[int]) -> list[tuple[float, bool]]:
+        out = []
+        for i in part:
+            fused = cache[prep][i].fused(chosen_w)
+            top = np.sort(fused)[-2:][::-1]
+            best_code = sp.codes[int(np.argmax(fused))]
+            out.append((float(top[0] - top[1]), best_code == cases[i].hs6))
+        return out
+
+    print("\nunsure threshold (dev): margin -> share confident, HS6 top-1 right among them")
+    dev_m = margins(dev)
+    for m in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08):
+        conf = [ok for g, ok in dev_m if g >= m]
+        share, right = len(conf) / len(dev_m), sum(conf) / max(1, len(conf))
+        print(f"  {m:.2f}: {share:.2f} confident, {right:.2f} right")
+    test_m = margins(test)
+    conf = [ok for g, ok in test_m if g >= CONFIDENT_MARGIN]
+    unsure = [ok for g, ok in test_m if g < CONFIDENT_MARGIN]
+    print(
+        f"test at the shipped margin {CONFIDENT_MARGIN}: {len(conf) / len(test_m):.2f} confident, "
+        f"{sum(conf) / max(1, len(conf)):.2f} of those right; the unsure ones right at top-1: "
+        f"{sum(unsure) / max(1, len(unsure)):.2f}"
+    )
     if args.report:
         args.report.write_text(json.dumps({"dev": rows, "test": test_rows}, indent=1) + "\n")
 

@@ -215,3 +215,15 @@ def rank(ev: Evidence, sp: Space, top: int, w: Weights = DEFAULT) -> list[tuple[
     part = np.argpartition(-fused, top - 1)[:top]
     order = part[np.argsort(-fused[part], kind="stable")]
     return [(sp.codes[i], float(fused[i])) for i in order]
+
+
+# "confident" only when the best subheading leads the next by this much of the fused
+# score; chosen on the dev split (bench/kb_experiments.py, docs/kb.md "Quality").
+CONFIDENT_MARGIN = 0.02
+
+
+def verdict(scores: list[float], margin: float = CONFIDENT_MARGIN) -> str:
+    """``confident`` or ``unsure`` for a ranking's scores (best first)."""
+    if len(scores) < 2:
+        return "confident" if scores else "unsure"
+    return "confident" if scores[0] - scores[1] >= margin else "unsure"

@@ -122,6 +122,7 @@ def test_kb_lookup_batch_gives_the_agents_ranking(
         want = lookup_tariff(queries[line["id"]], top_k=3, settings=small_kb)
         assert [c["code"] for c in line["candidates"]] == [c.code for c in want]
         assert set(line["candidates"][0]) == {"code", "title", "score", "level"}
+        assert line["verdict"] in ("confident", "unsure")
     assert lines[0]["candidates"][0]["code"] == "871200"
 
 
@@ -155,3 +156,35 @@ def test_invoice_noise_is_stripped_before_the_lookup() -> None:
     )
     assert clean("Tesla Model 3 electric cars") == "Tesla Model 3 electric cars"
     assert clean("1,200 PCS") == "1,200 PCS"  # nothing but noise: keep the text
+
+
+@pytest.mark.parametrize(("confident", "verdict"), [(True, "confident"), (False, "unsure")])
+def test_the_agents_tool_says_unsure_with_the_candidates(confident: bool, verdict: str) -> None:
+    from types import SimpleNamespace
+
+    from agent.tools import LookupTariffArgs as AgentArgs
+    from agent.tools import TariffOption, _lookup_tariff
+
+    class Tariff:
+        def exists(self, code: str) -> bool:
+            return True
+
+        def lookup(self, description: str, origin: str | None, top_k: int) -> list[TariffOption]:
+            return [
+                TariffOption(code=c, title=c, score=0.5, confident=confident)
+                for c in ("392690", "392490")
+            ]
+
+    ctx = SimpleNamespace(tariff=Tariff())
+    out = _lookup_tariff(ctx, AgentArgs(description="plastic parts"))  # type: ignore[arg-type]
+    assert out["verdict"] == verdict
+    assert [c["code"] for c in out["candidates"]] == ["392690", "392490"]
+    assert bool(out["note"]) is (verdict == "unsure")
+
+
+def test_a_close_ranking_is_unsure() -> None:
+    from kb.lookup import CONFIDENT_MARGIN, verdict
+
+    assert verdict([1.9, 1.9 - CONFIDENT_MARGIN / 2]) == "unsure"
+    assert verdict([1.9, 1.9 - 2 * CONFIDENT_MARGIN]) == "confident"
+    assert verdict([]) == "unsure"

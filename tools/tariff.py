@@ -1,16 +1,18 @@
 """Tariff lookup for the agent: ranked HS6 candidates with their chapter > heading path.
 
-``lookup_tariff`` fuses three retrievals: HS2022 subheadings (dense; each passage carries
-its heading and chapter, so an entry titled "Other" is still findable), and the EU CN
-2026 codes under each subheading, dense and lexical, whose English, German and French
-titles add vocabulary and languages the HS titles lack. ``hs_code_exists`` reads the tariff tables
-directly and needs no embedder.
+``lookup_tariff`` ranks every HS2022 subheading with the fusion of ``kb/lookup.py`` (its
+own passage, its EU CN 2026 codes' EN/DE/FR titles, dense and lexical) after the
+description is cleaned of invoice noise (``kb/query.py``); ``tariff_lookup`` adds the
+verdict the agent sees (``unsure`` when the best two are close). ``shipdoc kb lookup``
+calls the same functions. ``hs_code_exists`` reads the tariff tables directly and needs
+no embedder.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -19,7 +21,7 @@ from kb import index
 from kb.corpora.cn2026 import load_codes
 from kb.corpora.hs2022 import load_table
 from kb.ingest import data_dir
-from kb.lookup import Weights, evidence, rank, space
+from kb.lookup import Weights, evidence, rank, space, verdict
 from kb.search import MAX_QUERY_CHARS, get_kb
 
 
@@ -94,6 +96,26 @@ def lookup_tariff(
         )
         for code, score in ranked
     ]
+
+
+class TariffLookup(BaseModel):
+    """Candidates plus whether the best one clearly leads (``unsure``: choose, or leave it)."""
+
+    verdict: Literal["confident", "unsure"]
+    candidates: list[TariffCandidate]
+
+
+def tariff_lookup(
+    description: str,
+    origin: str | None = None,
+    top_k: int = 10,
+    *,
+    settings: Settings | None = None,
+) -> TariffLookup:
+    """``lookup_tariff`` with a verdict: ``unsure`` when the top two are close (kb.lookup)."""
+    found = lookup_tariff(description, origin, max(top_k, 2), settings=settings)
+    sure = verdict([c.score for c in found]) == "confident"
+    return TariffLookup(verdict="confident" if sure else "unsure", candidates=found[:top_k])
 
 
 def fused_scores(

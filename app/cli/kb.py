@@ -144,8 +144,9 @@ def lookup(
     """HS6 candidates for goods descriptions: exactly the agent's lookup_tariff ranking.
 
     With --batch, prints one line per input line:
-    {"id": ..., "candidates": [{"code", "title", "score", "level"}, ...]}."""
-    from tools.tariff import lookup_tariff
+    {"id": ..., "candidates": [{"code", "title", "score", "level"}, ...], "verdict": ...}
+    (verdict: confident, or unsure when the best codes are close, as the agent is told)."""
+    from tools.tariff import tariff_lookup
 
     if (query is None) == (batch is None):
         raise BadQuery("give either a QUERY or --batch FILE.jsonl")
@@ -154,16 +155,19 @@ def lookup(
     settings = get_settings()
     items = _batch_items(batch) if batch is not None else [("", query or "")]
     for item_id, text in items:
-        found = lookup_tariff(text, top_k=top, settings=settings)
+        result = tariff_lookup(text, top_k=top, settings=settings)
+        found = result.candidates
         candidates = [
             {"code": c.code, "title": c.title, "score": c.score, "level": c.level} for c in found
         ]
         if batch is not None:
-            typer.echo(json.dumps({"id": item_id, "candidates": candidates}, ensure_ascii=False))
+            line = {"id": item_id, "candidates": candidates, "verdict": result.verdict}
+            typer.echo(json.dumps(line, ensure_ascii=False))
         elif as_json:
             for c in candidates:
                 typer.echo(json.dumps(c, ensure_ascii=False))
         else:
+            typer.echo(f"{result.verdict}:")
             for hit in found:
                 typer.echo(f"{hit.score:7.4f}  {hit.code}  {hit.path_text}")
 
