@@ -32,6 +32,8 @@ from sqlalchemy.orm import Session
 
 from core.models import DeliveryState, Event, WebhookDelivery, WebhookEndpoint, utcnow
 
+# disabled_reason of an endpoint that the delivery loop disabled (not an admin).
+AUTO_DISABLED = "auto:"
 # Any 64-bit constant naming "the events sequence" among advisory locks.
 EVENTS_LOCK_KEY = 0x5D0C_E7E5
 
@@ -97,10 +99,15 @@ def subscribes(event_types: Sequence[Any], type: str) -> bool:
     return not event_types or type in event_types
 
 
+def receives(endpoint: WebhookEndpoint) -> bool:
+    """Enabled endpoints receive events; so do endpoints disabled for failing (their events
+    wait until an admin enables them again), but not those an admin disabled."""
+    return endpoint.enabled or (endpoint.disabled_reason or "").startswith(AUTO_DISABLED)
+
+
 def _fan_out(session: Session, event: Event) -> None:
-    endpoints = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
-    for endpoint in endpoints:
-        if subscribes(endpoint.event_types or [], event.type):
+    for endpoint in session.scalars(select(WebhookEndpoint)):
+        if receives(endpoint) and subscribes(endpoint.event_types or [], event.type):
             session.add(
                 WebhookDelivery(
                     endpoint_id=endpoint.id,

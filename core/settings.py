@@ -221,6 +221,35 @@ class OpsSettings(BaseModel):
     hosted_price_completion_per_m: float = 0.0
 
 
+class WebhookSettings(BaseModel):
+    """Webhook delivery (workers/webhooks). Env: ``SHIPDOC_WEBHOOKS__<FIELD>``."""
+
+    # Seconds to wait before each retry: attempt 1 at once, then these (Standard Webhooks'
+    # reference schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; about 28 h in all).
+    retry_schedule_s: list[float] = [5, 300, 1800, 7200, 18000, 36000, 36000]
+    # An endpoint is disabled after this many failed attempts in a row (an admin enables it).
+    disable_after_failures: int = 20
+    timeout_s: float = 10.0
+    # How often the delivery loop looks for due deliveries (worker and embedded server).
+    poll_interval_s: float = 1.0
+    # Deliveries sent at once by one delivery loop.
+    concurrency: int = 4
+    # A claimed delivery whose worker died is due again after this.
+    claim_lease_s: float = 120.0
+    # How long the old secret keeps signing after a rotation.
+    rotation_overlap_s: float = 24 * 3600
+    response_excerpt_chars: int = 500
+    # SSRF guard. Targets resolving into private, loopback, link-local, shared (CGNAT),
+    # multicast or reserved ranges are refused, at registration and at every delivery.
+    # allow_networks exempts ranges from that (e.g. ["10.20.0.0/16"] for an internal TMS,
+    # ["127.0.0.1/32"] in tests); deny_networks adds ranges; allowed_hosts, when set, is an
+    # allow-list: only these host names may be targets.
+    allow_networks: list[str] = []
+    deny_networks: list[str] = []
+    allowed_hosts: list[str] = []
+    require_https: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPDOC_",
@@ -243,6 +272,7 @@ class Settings(BaseSettings):
     agent: AgentSettings = AgentSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     ops: OpsSettings = OpsSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -55,6 +56,15 @@ def service_env(settings: Settings) -> dict[str, str]:
             "SHIPDOC_KB__QDRANT_PATH": str(settings.kb.qdrant_path or settings.var_dir / "qdrant"),
             "SHIPDOC_TELEMETRY__WARMUP": settings.telemetry.warmup,
             "PYTHONUNBUFFERED": "1",
+        }
+    )
+    hooks = settings.webhooks
+    env.update(
+        {
+            "SHIPDOC_WEBHOOKS__ALLOW_NETWORKS": json.dumps(hooks.allow_networks),
+            "SHIPDOC_WEBHOOKS__RETRY_SCHEDULE_S": json.dumps(hooks.retry_schedule_s),
+            "SHIPDOC_WEBHOOKS__POLL_INTERVAL_S": str(hooks.poll_interval_s),
+            "SHIPDOC_WEBHOOKS__CLAIM_LEASE_S": str(hooks.claim_lease_s),
         }
     )
     return env

@@ -58,7 +58,7 @@ def test_services_and_dependencies(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(services) == {
         "postgres", "redis", "qdrant", "vllm", "embeddings", "migrate", "api",
-        "worker-extract", "worker-interactive", "worker-kb", "otel-collector",
+        "worker-extract", "worker-interactive", "worker-kb", "worker-webhooks", "otel-collector",
     }  # fmt: skip
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):

@@ -17,16 +17,19 @@ from core.settings import Settings
 EXTRACT_QUEUE = "extract"
 INTERACTIVE_QUEUE = "interactive"
 KB_QUEUE = "kb"
-QUEUES = (EXTRACT_QUEUE, INTERACTIVE_QUEUE, KB_QUEUE)
+WEBHOOKS_QUEUE = "webhooks"
+QUEUES = (EXTRACT_QUEUE, INTERACTIVE_QUEUE, KB_QUEUE, WEBHOOKS_QUEUE)
 
 PROCESS_DOCUMENT = "shipdoc.process_document"
 CHAT = "shipdoc.chat"
 KB_INGEST = "shipdoc.kb_ingest"
+DELIVER_WEBHOOKS = "shipdoc.webhooks.deliver_due"
 
 ROUTES: dict[str, dict[str, Any]] = {
     PROCESS_DOCUMENT: {"queue": EXTRACT_QUEUE},
     CHAT: {"queue": INTERACTIVE_QUEUE},
     KB_INGEST: {"queue": KB_QUEUE},
+    DELIVER_WEBHOOKS: {"queue": WEBHOOKS_QUEUE},
 }
 
 
@@ -61,5 +64,18 @@ def build_app(settings: Settings) -> Celery:
         },
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
+        # The webhooks worker runs beat embedded (`shipdoc worker -Q webhooks`): it sends
+        # itself "deliver what is due" every poll interval; claims in the database make
+        # overlapping runs (or several webhooks workers) harmless.
+        beat_schedule={
+            "webhooks-deliver-due": {
+                "task": DELIVER_WEBHOOKS,
+                "schedule": settings.webhooks.poll_interval_s,
+                "options": {
+                    "queue": WEBHOOKS_QUEUE,
+                    "expires": max(5.0, settings.webhooks.poll_interval_s * 5),
+                },
+            }
+        },
     )
     return app

@@ -35,6 +35,7 @@ from workers.chat import ChatJob, run_chat
 from workers.kb_ingest import ingest_docs
 from workers.processing import RetryLater, process_document
 from workers.streams import MemoryStreams, RedisStreams, Streams, redis_client
+from workers.webhooks.delivery import DeliveryLoop
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,12 @@ class InProcessDispatcher:
         self._sent: dict[str, list[float]] = {q: [] for q in QUEUES}
         self._timers: set[threading.Timer] = set()
         self._closed = False
+        self._webhooks: DeliveryLoop | None = None
+
+    def start_webhooks(self) -> None:
+        """Deliver webhooks from this process (the embedded default has no webhooks worker)."""
+        if self._webhooks is None:
+            self._webhooks = DeliveryLoop(self.settings).start()
 
     def _submit(self, queue: str, fn: Any, *args: Any) -> None:
         with self._lock:
@@ -243,6 +250,8 @@ class InProcessDispatcher:
             timers = list(self._timers)
         for timer in timers:
             timer.cancel()
+        if self._webhooks is not None:
+            self._webhooks.stop()
         for pool in self._pools.values():
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -251,6 +260,7 @@ def make_dispatcher(settings: Settings) -> Dispatcher:
     if settings.service.broker_url:
         return CeleryDispatcher(settings)
     dispatcher = InProcessDispatcher(settings)
+    dispatcher.start_webhooks()
     # An in-process queue dies with the process: take up what the last one left unfinished.
     # Claims make this safe even if another process is still working on some of them.
     for document_id in jobs.unfinished_documents(settings.database_url):

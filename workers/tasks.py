@@ -14,11 +14,12 @@ from celery.signals import worker_process_shutdown
 
 from core import telemetry
 from core.settings import get_settings
-from workers.celery_app import CHAT, KB_INGEST, PROCESS_DOCUMENT, build_app
+from workers.celery_app import CHAT, DELIVER_WEBHOOKS, KB_INGEST, PROCESS_DOCUMENT, build_app
 from workers.chat import ChatJob, run_chat
 from workers.kb_ingest import ingest_docs
 from workers.processing import RetryLater, process_document
 from workers.streams import RedisStreams
+from workers.webhooks.delivery import deliver_due
 
 settings = get_settings()
 celery_app = build_app(settings)
@@ -65,3 +66,9 @@ def chat_task(self: Task, job: dict[str, Any]) -> None:
 @celery_app.task(bind=True, name=KB_INGEST, max_retries=0)  # type: ignore[untyped-decorator]
 def kb_ingest_task(self: Task) -> dict[str, Any]:
     return ingest_docs(settings)
+
+
+@celery_app.task(bind=True, name=DELIVER_WEBHOOKS, max_retries=0)  # type: ignore[untyped-decorator]
+def deliver_webhooks_task(self: Task) -> int:
+    """Send the webhook deliveries that are due (the schedule is in the database)."""
+    return deliver_due(settings)

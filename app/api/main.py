@@ -21,6 +21,7 @@ from app.api import (
     metrics,
     records,
     review,
+    webhooks,
 )
 from app.api.deps import ServiceState
 from app.api.errors import body, install
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         review,
         events,
         exports,
+        webhooks,
         chat,
         kb,
         keys,

@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("app.cli.service", "worker_cmd"),
     "keys": ("app.cli.keys", "app"),
     "export": ("app.cli.export", "export_cmd"),
+    "webhooks": ("app.cli.webhooks", "app"),
 }
 
 # Exit codes: 0 ok, 1 our failure (configuration, dependency), 2 bad input or usage.

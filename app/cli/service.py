@@ -17,7 +17,7 @@ import typer
 from core.errors import ConfigurationError
 from core.settings import Settings, get_settings
 
-QUEUES_HELP = "comma-separated queues: extract, interactive, kb; one pool per queue"
+QUEUES_HELP = "comma-separated queues: extract, interactive, kb, webhooks; one pool per queue"
 
 
 def serve_cmd(
@@ -47,11 +47,15 @@ def _concurrency(settings: Settings, queue: str) -> int:
         "extract": service.extract_concurrency,
         "interactive": service.interactive_concurrency,
         "kb": service.kb_concurrency,
+        # one process; it sends settings.webhooks.concurrency deliveries at once in threads
+        "webhooks": 1,
     }[queue]
 
 
 def worker_cmd(
-    queues: str = typer.Option("extract,interactive,kb", "--queues", "-Q", help=QUEUES_HELP),
+    queues: str = typer.Option(
+        "extract,interactive,kb,webhooks", "--queues", "-Q", help=QUEUES_HELP
+    ),
     concurrency: int = typer.Option(0, help="processes per pool (default: per-queue setting)"),
     pool: str = typer.Option("prefork", help="Celery pool: prefork, threads or solo"),
     log_level: str = typer.Option("info", help="Celery log level"),
@@ -112,17 +116,19 @@ def _run_worker(settings: Settings, queue: str, concurrency: int, pool: str, lev
     prompt_version()  # refuses to start without the prompt templates
     if port:
         _serve_metrics(port)
-    # Refuse to start against collections built by another embedder.
-    check_embedder(settings)
-    metrics.EMBEDDING_GUARD.set(1)
-    close_local_clients()
+    if queue != "webhooks":  # webhook delivery uses neither the index nor the model
+        # Refuse to start against collections built by another embedder.
+        check_embedder(settings)
+        metrics.EMBEDDING_GUARD.set(1)
+        close_local_clients()
     heartbeat = HeartbeatThread(redis_client(settings), settings.service.key_prefix, queue).start()
 
     def warm() -> None:
         # Ready only after the model answered once (prefix cache warm). The in-process
         # llama.cpp model is not loaded in the parent of a prefork pool.
         mode = settings.telemetry.warmup
-        if mode != "off" and queue != "kb" and settings.model.backend != "local":
+        needs_model = queue not in ("kb", "webhooks")
+        if mode != "off" and needs_model and settings.model.backend != "local":
             model = build_model(settings)
             if not warm_up(model, timeout_s=settings.telemetry.warmup_timeout_s).ok:
                 return
@@ -142,6 +148,13 @@ def _run_worker(settings: Settings, queue: str, concurrency: int, pool: str, lev
 def _worker_main(
     celery_app: Any, settings: Settings, queue: str, concurrency: int, pool: str, level: str
 ) -> None:
+    extra: list[str] = []
+    if queue == "webhooks":
+        # beat embedded: the periodic "deliver what is due" (see workers/celery_app.py); its
+        # schedule file is only a cache of when the interval last fired
+        beat_dir = settings.var_dir / "celerybeat"
+        beat_dir.mkdir(parents=True, exist_ok=True)
+        extra = ["--beat", "--schedule", str(beat_dir / f"webhooks-{os.getpid()}")]
     celery_app.worker_main(
         [
             "worker",
@@ -159,6 +172,7 @@ def _worker_main(
             level.upper(),
             "--without-mingle",
             "--without-gossip",
+            *extra,
         ]
     )
 
