@@ -7,6 +7,9 @@ import csv
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +24,7 @@ from typer.testing import CliRunner
 from app.api import create_app
 from app.cli import app as cli
 from app.export import ExportQuery, export_stream
+from core import migrate
 from core.auth import create_key
 from core.db import session_scope
 from core.models import Document, Record, RecordReview, Role
@@ -227,3 +231,21 @@ def test_export_of_10000_records_streams_with_flat_memory(
         )
     assert large_bytes > 8 * small_bytes
     assert large < small * 1.3 + 500_000, (small, large)
+
+
+def test_cli_export_in_a_fresh_process(tmp_path: Path, sqlite_url: str) -> None:
+    """`shipdoc export` imports the export module first (no API loaded before it)."""
+    migrate.upgrade(sqlite_url)
+    ids = _seed(sqlite_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPDOC_")}
+    env.update({"SHIPDOC_DATABASE_URL": sqlite_url, "SHIPDOC_VAR_DIR": str(tmp_path / "var")})
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "export", "--format", "jsonl", "--per", "line-item"],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [(i["record_id"], i["line_no"]) for i in lines] == [(ids["inv"], 1), (ids["inv"], 2)]

@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, String, cast, select
 from sqlalchemy.orm import Session
 
-from app.api.corrections import apply_corrections, current_value
 from core.db import session_scope
 from core.models import Document, Record, RecordReview
 from core.records import DOC_TYPES, DocType, values_model_for
@@ -103,6 +102,8 @@ def _reviews(session: Session, ids: list[int]) -> dict[int, list[RecordReview]]:
 
 
 def export_record(record: Record, filename: str, reviews: list[RecordReview]) -> ExportRecord:
+    from app.api.corrections import apply_corrections, current_value
+
     corrections: dict[str, Any] = {}
     for review in reviews:
         corrections.update(review.corrected)
@@ -210,6 +211,13 @@ def _base(rec: ExportRecord) -> list[Any]:
         rec.created_at.isoformat(),
         " ".join(sorted(rec.original)),
     ]
+
+
+def current_value(data: dict[str, Any], path: str) -> Any:
+    # Imported on use: app.api's package imports the export route, which imports this module.
+    from app.api.corrections import current_value as value_at
+
+    return value_at(data, path)
 
 
 def _pair(rec: ExportRecord, path: str) -> list[Any]:
