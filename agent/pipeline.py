@@ -23,7 +23,7 @@ from agent.candidates import tariff_candidates
 from agent.classify import PageGroup, classify
 from agent.crosscheck import render_hints
 from agent.loop import INTERNAL_ERROR, RunResult, run_extraction
-from agent.models import build_model
+from agent.models import shared_model
 from agent.models.base import ChatModel, ModelError, ModelOutputInvalid, Usage
 from agent.models.tracing import traced
 from agent.prompting import prompt_version, render_candidates
@@ -467,7 +467,7 @@ def _extract(
         return stored_outcome(settings, document_id, skipped=True)
     if not pages:
         return _no_text(settings, doc)
-    model = traced(model or build_model(settings))
+    model = traced(model or shared_model(settings))
     tariff = tariff or KbTariff(settings)
     groups = _classify(pages, model)
     results = [_run_group(settings, document_id, g, model, tariff) for g in groups]

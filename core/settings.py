@@ -250,6 +250,27 @@ class WebhookSettings(BaseModel):
     require_https: bool = False
 
 
+class ReliabilitySettings(BaseModel):
+    """Recovery and backpressure (workers/reconcile, workers/processing, app/api uploads).
+    Env: ``SHIPDOC_RELIABILITY__<FIELD>``."""
+
+    # A document whose job is not final, not held by a live lease and untouched this long is
+    # queued again (a lost broker message costs this delay). Above the longest retry backoff.
+    reconcile_grace_s: float = 360.0
+    reconcile_interval_s: float = 30.0
+    # Transient model failures (server down, restarting, circuit open) are retried for this
+    # long per document before it fails, every ``model_outage_retry_s``; they do not use up
+    # ``service.max_attempts``. A vLLM restart takes minutes.
+    model_outage_budget_s: float = 900.0
+    model_outage_retry_s: float = 20.0
+    # Uploads answer 429 with Retry-After past this many queued extraction tasks (0: off).
+    max_queue_depth: int = 2000
+    # Per document, over all its page groups: model requests and pages run through the agent;
+    # the page groups beyond go to review unread (a 500-page PDF is not 500 runs).
+    max_requests_per_document: int = 40
+    max_pages_per_document: int = 60
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SHIPDOC_",
@@ -273,6 +294,7 @@ class Settings(BaseSettings):
     telemetry: TelemetrySettings = TelemetrySettings()
     ops: OpsSettings = OpsSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    reliability: ReliabilitySettings = ReliabilitySettings()
 
     @model_validator(mode="after")
     def _defaults_and_secrets(self) -> Settings:

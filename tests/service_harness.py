@@ -53,6 +53,10 @@ def service_env(settings: Settings) -> dict[str, str]:
             "SHIPDOC_MODEL__NAME": m.name,
             "SHIPDOC_MODEL__RETRIES": str(m.retries),
             "SHIPDOC_MODEL__TIMEOUT_S": str(m.timeout_s),
+            **{
+                f"SHIPDOC_RELIABILITY__{name.upper()}": str(value)
+                for name, value in settings.reliability.model_dump().items()
+            },
             "SHIPDOC_KB__QDRANT_PATH": str(settings.kb.qdrant_path or settings.var_dir / "qdrant"),
             "SHIPDOC_TELEMETRY__WARMUP": settings.telemetry.warmup,
             "PYTHONUNBUFFERED": "1",

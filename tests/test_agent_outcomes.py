@@ -31,7 +31,7 @@ from agent.tools import TariffOption
 from core import migrate
 from core.db import session_scope
 from core.models import AgentRun, Document, Job
-from core.settings import AgentSettings, ServiceSettings, Settings
+from core.settings import AgentSettings, ReliabilitySettings, ServiceSettings, Settings
 from tests.agent_support import (
     INVOICE_PAGE,
     TARIFF,
@@ -282,6 +282,7 @@ def test_random_model_replies_always_end_in_a_stored_outcome(
         update={
             "agent": AgentSettings(max_requests=6, max_tool_errors=3),
             "service": ServiceSettings(max_attempts=2),
+            "reliability": ReliabilitySettings(model_outage_budget_s=0),
         }
     )
     ran = {"n": 0}
@@ -297,7 +298,7 @@ def test_random_model_replies_always_end_in_a_stored_outcome(
         ran["n"] += 1
         doc_id = store_document(settings.database_url, [INVOICE_PAGE])
         model = ScriptedModel(steps)
-        monkeypatch.setattr("agent.pipeline.build_model", lambda s: model)
+        monkeypatch.setattr("agent.pipeline.shared_model", lambda s: model)
         monkeypatch.setattr("agent.pipeline.KbTariff", lambda s: StrictTariff())
         for _ in range(settings.service.max_attempts + 1):
             try:

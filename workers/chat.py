@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import String, cast, select
 
-from agent.models import ChatRequest, Message, build_model
+from agent.models import ChatRequest, Message, shared_model
 from core.db import session_scope
 from core.errors import ShipdocError
 from core.models import ChatMessage, Record
@@ -93,7 +93,7 @@ def _answer(job: ChatJob, settings: Settings, streams: Streams) -> None:
         max_tokens=700,
         timeout_s=settings.model.timeout_s,
     )
-    response = build_model(settings).chat(request)
+    response = shared_model(settings).chat(request)
     answer = response.content.strip()
     for start in range(0, len(answer), DELTA_CHARS):
         streams.emit(job.stream_id, {"event": "delta", "text": answer[start : start + DELTA_CHARS]})

@@ -34,6 +34,7 @@ from workers.celery_app import (
 from workers.chat import ChatJob, run_chat
 from workers.kb_ingest import ingest_docs
 from workers.processing import RetryLater, process_document
+from workers.reconcile import Reconciler
 from workers.streams import MemoryStreams, RedisStreams, Streams, redis_client
 from workers.webhooks.delivery import DeliveryLoop
 
@@ -136,6 +137,12 @@ class CeleryDispatcher:
     def heartbeats(self) -> list[presence.Heartbeat]:
         return presence.read(self._redis, self.settings.service.key_prefix)
 
+    def broker_run_id(self) -> str | None:
+        """Redis's run id: it changes when Redis restarts (its queues may be lost)."""
+        info: dict[str, Any] = self._redis.info("server")
+        run_id = info.get("run_id")
+        return str(run_id) if run_id is not None else None
+
     def ping(self) -> None:
         self._redis.ping()
 
@@ -162,6 +169,8 @@ class InProcessDispatcher:
         self._sent: dict[str, list[float]] = {q: [] for q in QUEUES}
         self._timers: set[threading.Timer] = set()
         self._closed = False
+        self._run_id = uuid.uuid4().hex
+        self.reconciler = Reconciler(settings, self, extract_queue=EXTRACT_QUEUE)
         self._webhooks: DeliveryLoop | None = None
 
     def start_webhooks(self) -> None:
@@ -241,10 +250,14 @@ class InProcessDispatcher:
         name = f"inproc-{os.getpid()}"
         return [presence.Heartbeat(f"{q}-{name}", q, 0.0, True) for q in QUEUES]
 
+    def broker_run_id(self) -> str | None:
+        return self._run_id
+
     def ping(self) -> None:
         return None
 
     def close(self) -> None:
+        self.reconciler.stop()
         with self._lock:
             self._closed = True
             timers = list(self._timers)
@@ -265,4 +278,5 @@ def make_dispatcher(settings: Settings) -> Dispatcher:
     # Claims make this safe even if another process is still working on some of them.
     for document_id in jobs.unfinished_documents(settings.database_url):
         dispatcher.submit_document(document_id)
+    dispatcher.reconciler.start()
     return dispatcher

@@ -17,7 +17,9 @@ delivery of the task first *claims* the key:
 from __future__ import annotations
 
 import enum
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import session_scope
 from core.models import Document, DocumentStatus, Job, JobState, Page, utcnow
+
+log = logging.getLogger(__name__)
 
 
 class ClaimResult(enum.StrEnum):
@@ -171,46 +175,87 @@ def renew(url: str, key: str, worker: str, lease_s: float) -> bool:
     return bool(changed)
 
 
+class Lease:
+    """What the heartbeat learned: ``lost`` once another worker holds the key."""
+
+    def __init__(self) -> None:
+        self.lost = threading.Event()
+        self.renew_errors = 0
+
+
 @contextmanager
-def heartbeat(url: str, key: str, worker: str, lease_s: float) -> Iterator[None]:
-    """Renew the lease every ``lease_s / 3`` seconds while the block runs."""
+def heartbeat(url: str, key: str, worker: str, lease_s: float) -> Iterator[Lease]:
+    """Renew the lease every ``lease_s / 3`` seconds while the block runs.
+
+    A renewal that finds the lease gone (another worker took the key after it ran out)
+    sets ``lease.lost`` and stops; a database error is logged and the next beat tries again
+    (the heartbeat does not die with it).
+    """
     stop = threading.Event()
+    lease = Lease()
 
     def beat() -> None:
         while not stop.wait(lease_s / 3):
-            renew(url, key, worker, lease_s)
+            try:
+                held = renew(url, key, worker, lease_s)
+            except Exception as exc:
+                lease.renew_errors += 1
+                log.warning("lease %s: renewal failed (%s); retrying", key, exc)
+                continue
+            if not held:
+                lease.lost.set()
+                log.error("lease %s: lost to another worker; this attempt's result is dropped", key)
+                return
 
     thread = threading.Thread(target=beat, name=f"lease-{key}", daemon=True)
     thread.start()
     try:
-        yield
+        yield lease
     finally:
         stop.set()
         thread.join()
 
 
-def finish(url: str, key: str, timings: dict[str, Any]) -> None:
-    _end(url, key, JobState.DONE, None, None, timings)
+def finish(url: str, key: str, timings: dict[str, Any], *, worker: str | None = None) -> bool:
+    """End the job ``done``; with ``worker``, only while that worker holds it."""
+    return _end(url, key, JobState.DONE, None, None, timings, worker)
 
 
-def fail(url: str, key: str, code: str, message: str, timings: dict[str, Any]) -> None:
-    _end(url, key, JobState.FAILED, code, message, timings)
+def fail(
+    url: str,
+    key: str,
+    code: str,
+    message: str,
+    timings: dict[str, Any],
+    *,
+    worker: str | None = None,
+) -> bool:
+    """End the job ``failed``; with ``worker``, only while that worker holds it."""
+    return _end(url, key, JobState.FAILED, code, message, timings, worker)
 
 
-def release_for_retry(url: str, key: str, code: str, message: str) -> None:
-    """Hand the key back after a transient failure; the retry claims it again."""
+def release_for_retry(
+    url: str, key: str, code: str, message: str, *, worker: str | None = None, refund: bool = False
+) -> bool:
+    """Hand the key back after a transient failure; the retry claims it again.
+
+    ``refund`` gives the attempt back: a model outage is bounded by time, not attempts.
+    """
+    owner = [Job.worker == worker[:200]] if worker is not None else []
     with session_scope(url) as session:
-        session.execute(
+        result = session.execute(
             update(Job)
-            .where(Job.key == key, Job.state == JobState.RUNNING)
+            .where(Job.key == key, Job.state == JobState.RUNNING, *owner)
             .values(
                 state=JobState.RETRYING,
                 lease_until=None,
                 error_code=code[:64],
                 error_message=message,
                 updated_at=utcnow(),
+                **({"attempts": Job.attempts - 1} if refund else {}),
             )
         )
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def _end(
@@ -220,11 +265,13 @@ def _end(
     code: str | None,
     message: str | None,
     timings: dict[str, Any],
-) -> None:
+    worker: str | None = None,
+) -> bool:
+    owner = [Job.worker == worker[:200], Job.state == JobState.RUNNING] if worker else []
     with session_scope(url) as session:
-        session.execute(
+        result = session.execute(
             update(Job)
-            .where(Job.key == key)
+            .where(Job.key == key, *owner)
             .values(
                 state=state,
                 lease_until=None,
@@ -235,6 +282,25 @@ def _end(
                 updated_at=utcnow(),
             )
         )
+    ended = bool(cast(CursorResult[Any], result).rowcount)
+    if not ended:
+        log.warning("job %s: not ended %s: %s no longer holds it", key, state.value, worker)
+    return ended
+
+
+def note_outage(url: str, key: str) -> float:
+    """Seconds since the model outage of this job's attempts began (started now if new).
+
+    Kept in the job's ``timings``, which the next finished attempt overwrites."""
+    now = time.time()
+    with session_scope(url) as session:
+        job = session.scalars(select(Job).where(Job.key == key)).first()
+        if job is None:
+            return 0.0
+        timings = dict(job.timings or {})
+        since = float(timings.setdefault("model_outage_since", now))
+        job.timings = timings
+    return max(now - since, 0.0)
 
 
 def get_job(url: str, key: str) -> Job | None:

@@ -122,8 +122,8 @@ def _process(document_id: int, settings: Settings, worker: str) -> TaskResult:
         with jobs.heartbeat(url, key, worker, service.lease_s):
             status = _run(document_id, settings, timings, retried=claim.attempts > 1)
     except Exception as exc:
-        return _after_failure(document_id, key, exc, claim.attempts, timings, settings)
-    jobs.finish(url, key, timings)
+        return _after_failure(document_id, key, exc, claim.attempts, timings, settings, worker)
+    jobs.finish(url, key, timings, worker=worker)
     return TaskResult(document_id, status, claim.attempts)
 
 
@@ -148,20 +148,43 @@ def _after_failure(
     attempts: int,
     timings: dict[str, float],
     settings: Settings,
+    worker: str,
 ) -> TaskResult:
     url = settings.database_url
     code = exc.code if isinstance(exc, ShipdocError) else type(exc).__name__
     message = str(exc) or type(exc).__name__
-    if is_transient(exc) and attempts < settings.service.max_attempts:
+    if isinstance(exc, ModelError) and exc.transient:
+        message = _outage_retry_or_give_up(document_id, key, exc, settings, worker)
+    elif is_transient(exc) and attempts < settings.service.max_attempts:
         log.warning("document %s attempt %s failed (%s); retrying", document_id, attempts, message)
-        jobs.release_for_retry(url, key, code, message)
+        jobs.release_for_retry(url, key, code, message, worker=worker)
         raise RetryLater(backoff_s(settings, attempts), message) from exc
-    log.error("document %s failed after %s attempts: %s", document_id, attempts, message)
-    if is_transient(exc):
-        message = f"gave up after {attempts} attempts; last error: {message}"
-    jobs.fail(url, key, code, message, timings)
+    else:
+        log.error("document %s failed after %s attempts: %s", document_id, attempts, message)
+        if is_transient(exc):
+            message = f"gave up after {attempts} attempts; last error: {message}"
+    jobs.fail(url, key, code, message, timings, worker=worker)
     _fail_document(document_id, code, message, settings)
     return TaskResult(document_id, DocumentStatus.FAILED, attempts)
+
+
+def _outage_retry_or_give_up(
+    document_id: int, key: str, exc: ModelError, settings: Settings, worker: str
+) -> str:
+    """A model outage (server down or restarting, circuit open) is retried for a bounded
+    time, visibly (the job is ``retrying`` with how long so far), without using up attempts;
+    returns the message to fail with once the time is up."""
+    url = settings.database_url
+    budget = settings.reliability.model_outage_budget_s
+    outage = jobs.note_outage(url, key)
+    if outage < budget:
+        message = f"model unavailable for {outage:.0f} s (retrying for up to {budget:.0f} s): {exc}"
+        log.warning("document %s: %s", document_id, message)
+        jobs.release_for_retry(url, key, exc.code, message, worker=worker, refund=True)
+        wait = min(settings.reliability.model_outage_retry_s, max(budget - outage, 1.0))
+        raise RetryLater(wait, message) from exc
+    log.error("document %s: model unavailable for %.0f s; giving up", document_id, outage)
+    return f"gave up after the model was unavailable for {outage:.0f} s: {exc}"
 
 
 def _reset_stale_parse(document_id: int, settings: Settings) -> None:

@@ -19,7 +19,7 @@ from agent.models.base import (
     ToolSpec,
     Usage,
 )
-from agent.models.factory import build_model
+from agent.models.factory import build_model, shared_model
 
 __all__ = [
     "ChatModel",
@@ -34,4 +34,5 @@ __all__ = [
     "ToolSpec",
     "Usage",
     "build_model",
+    "shared_model",
 ]

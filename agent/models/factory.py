@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 from agent.models.base import ChatModel, ModelError
 from agent.models.fetch import KNOWN_MODELS, cached_path
 from agent.models.llama_local import LlamaLocalModel
@@ -109,3 +112,29 @@ def hosted_model(settings: Settings) -> ChatModel | None:
     """The hosted tier of routing: the configured fallback as the primary (no fallback)."""
     fallback = _fallback(settings.model)
     return RoutedModel(fallback) if fallback is not None else None
+
+
+_SHARED: dict[str, ChatModel] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_model(settings: Settings) -> ChatModel:
+    """The process's one model client for these settings, shared by every document and chat
+    question: one circuit breaker that sees every failure, one HTTP connection pool, one
+    loaded GGUF. The scripted backend (tests) gets a fresh script each time."""
+    if settings.model.backend == "scripted":
+        return build_model(settings)
+    key = settings.model.model_dump_json()
+    with _SHARED_LOCK:
+        model = _SHARED.get(key)
+        if model is None:
+            model = _SHARED[key] = build_model(settings)
+        return model
+
+
+def _forget_shared_after_fork() -> None:
+    # A forked pool process must not share its parent's HTTP connections.
+    _SHARED.clear()
+
+
+os.register_at_fork(after_in_child=_forget_shared_after_fork)

@@ -95,6 +95,12 @@ class CircuitBreaker:
             self._opened_at = None
             self._trial_running = False
 
+    def release(self) -> None:
+        """The trial request ended without telling whether the server is healthy (our own
+        error, a request the server refused): the next request may try again."""
+        with self._lock:
+            self._trial_running = False
+
     def record_failure(self) -> None:
         with self._lock:
             self._consecutive += 1
@@ -167,8 +173,13 @@ class RoutedModel:
             try:
                 response = model.chat(request)
             except ModelError as exc:
-                if breaker is not None and exc.transient:
-                    breaker.record_failure()
+                if breaker is not None:
+                    # A non-transient error is an answer: the server is up.
+                    (breaker.record_failure if exc.transient else breaker.record_success)()
+                raise
+            except BaseException:
+                if breaker is not None:
+                    breaker.release()
                 raise
             if breaker is not None:
                 breaker.record_success()

@@ -23,6 +23,7 @@ from tools.intake import ingest
 from tools.parse import detect_media_type
 from workers import jobs
 from workers.processing import DOCUMENT_KIND
+from workers.reconcile import requeue_one
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
@@ -139,7 +140,9 @@ def _store_and_queue(state: State, name: str, data: bytes) -> UploadItem:
     url = settings.database_url
     key = jobs.document_key(result.document_id)
     job = jobs.ensure_job(url, key, DOCUMENT_KIND, result.document_id)
-    if job.state == "pending":
+    # A duplicate whose job is stuck (its message lost, its worker gone) is queued again.
+    stuck = not result.created and requeue_one(url, result.document_id, key)
+    if job.state == "pending" or stuck:
         try:
             state.dispatcher.submit_document(result.document_id)
         except Exception as exc:
@@ -161,11 +164,15 @@ def _store_and_queue(state: State, name: str, data: bytes) -> UploadItem:
 
 @router.post("/{document_id}/retry", status_code=202, response_model=DocumentOut)
 def retry(document_id: DbId, state: State, _principal: Admin) -> DocumentOut:
-    """Queue a ``failed`` document again (after its cause is fixed), with fresh attempts."""
+    """Queue a ``failed`` document again (after its cause is fixed), with fresh attempts, or
+    one that is stuck (its job not final and not held by a live worker)."""
     url = state.settings.database_url
-    if not jobs.reset_failed(url, document_id):
+    key = jobs.document_key(document_id)
+    if not jobs.reset_failed(url, document_id) and not requeue_one(url, document_id, key):
         raise ApiError(
-            409, "not_failed", f"document {document_id} does not exist or has not failed"
+            409,
+            "not_failed",
+            f"document {document_id} does not exist, has not failed, or is being processed",
         )
     try:
         state.dispatcher.submit_document(document_id)

@@ -121,6 +121,8 @@ def _run_worker(settings: Settings, queue: str, concurrency: int, pool: str, lev
         check_embedder(settings)
         metrics.EMBEDDING_GUARD.set(1)
         close_local_clients()
+    if queue == "extract":
+        _reconcile_when_ready(settings, queue)
     heartbeat = HeartbeatThread(redis_client(settings), settings.service.key_prefix, queue).start()
 
     def warm() -> None:
@@ -175,6 +177,19 @@ def _worker_main(
             *extra,
         ]
     )
+
+
+def _reconcile_when_ready(settings: Settings, queue: str) -> None:
+    """Queue stuck documents again at worker start and periodically (workers/reconcile)."""
+    from celery.signals import worker_ready
+
+    from workers.dispatch import CeleryDispatcher
+    from workers.reconcile import Reconciler
+
+    def start(**_kwargs: object) -> None:
+        Reconciler(settings, CeleryDispatcher(settings), extract_queue=queue).start()
+
+    worker_ready.connect(start, weak=False)
 
 
 def _supervise(queues: list[str], concurrency: int, pool: str, level: str) -> None:
