@@ -186,10 +186,16 @@ def run_files(
     settings: Settings | None = None,
     model: ChatModel | None = None,
     progress: Callable[[str], None] | None = None,
+    cached_only: bool = False,
+    model_name: str | None = None,
 ) -> tuple[str, dict[str, tuple[FileRecords | None, FileRun]]]:
-    """Predictions for every file: from the cache, else extracted now (``jobs`` processes)."""
+    """Predictions for every file: from the cache, else extracted now (``jobs`` processes).
+
+    ``cached_only``: nothing is extracted; only the files with a cached prediction are
+    returned (scoring an interrupted run as far as it got).
+    """
     settings = settings or get_settings()
-    key = cache_key(model.name if model is not None else settings.model.name)
+    key = cache_key(model.name if model is not None else model_name or settings.model.name)
     cache_dir = work_dir / "predictions" / key
     cache_dir.mkdir(parents=True, exist_ok=True)
     done: dict[str, tuple[FileRecords | None, FileRun]] = {}
@@ -202,6 +208,8 @@ def run_files(
                 progress(truth.id)
         else:
             todo.append(truth)
+    if cached_only:
+        return key, done
     for file_id, pred, run in _extract_all(todo, work_dir, jobs, settings, model, cache_dir):
         done[file_id] = (pred, run)
         if progress:

@@ -73,6 +73,10 @@ def _oracle(truths: list) -> OracleModel:  # type: ignore[type-arg]
 def test_run_extracts_scores_and_resumes_from_the_cache(settings: Settings, tmp_path: Path) -> None:
     truths = [t for t in load_golden_truth() if t.id in ("c2026-0008-inv", "c2026-0006-bl")]
     model = _oracle(truths)
+    _, nothing = run_files(
+        truths, tmp_path / "eval", settings=settings, model=model, cached_only=True
+    )
+    assert nothing == {} and model.requests == 0
     key, done = run_files(truths, tmp_path / "eval", settings=settings, model=model)
     assert model.requests >= 2
     report = score_run(key, truths, done)

@@ -235,6 +235,9 @@ def run(
     work: Path = typer.Option(Path("var/eval"), "--work", help="files, databases, predictions"),
     report: Path | None = typer.Option(None, "--report", help="write the JSON report here"),
     fields: bool = typer.Option(False, "--fields", help="also print the per-field tables"),
+    cached_only: bool = typer.Option(
+        False, "--cached-only", help="extract nothing; score the files already predicted"
+    ),
 ) -> None:
     """Extract golden files with the configured model and score them (resumable: predictions
     are cached per file, model and extractor version under --work)."""
@@ -258,7 +261,10 @@ def run(
         def advance(name: str) -> None:
             bar.update(task, advance=1, description=name)
 
-        key, done = run_files(truths, work, jobs=jobs, progress=advance)
+        key, done = run_files(truths, work, jobs=jobs, progress=advance, cached_only=cached_only)
+    if cached_only:
+        truths = [t for t in truths if t.id in done]
+        console.print(f"{len(truths)} files predicted so far")
     result = score_run(key, truths, done)
     _print_run(result, console, fields)
     if report is not None:
