@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from agent.models import build_model
 from agent.models.base import ChatModel, ModelError
 from agent.pipeline import extract_file
+from agent.prompting import prompt_version
 from core.migrate import ensure_current
 from core.records import FileRecords
 from core.settings import Settings, get_settings
@@ -115,6 +116,8 @@ def _predict(
         return FileRecords(file=truth.file), FileRun(
             file=truth.file, statuses=["rejected"], error=ingested.error_message
         )
+    if not outcome.records:  # not a document outcome (our configuration, say): try again later
+        return None, FileRun(file=truth.file, error=f"{outcome.status}: {outcome.reason}")
     records = []
     for rec in outcome.records:
         envelope = rec.envelope()
@@ -195,6 +198,7 @@ def run_files(
     returned (scoring an interrupted run as far as it got).
     """
     settings = settings or get_settings()
+    prompt_version()  # refuses to start without the prompt templates
     key = cache_key(model.name if model is not None else model_name or settings.model.name)
     cache_dir = work_dir / "predictions" / key
     cache_dir.mkdir(parents=True, exist_ok=True)

@@ -213,7 +213,7 @@ def _store_pages(
                     height=page.height,
                     rotation=page.rotation,
                     ocr_confidence=page.confidence,
-                    words=[w.model_dump() for w in page.words],
+                    words=[w.as_dict() for w in page.words],
                     error_code=page.error.code if page.error else None,
                     error_message=page.error.message if page.error else None,
                 )

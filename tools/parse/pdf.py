@@ -11,6 +11,8 @@ import math
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import pymupdf
@@ -21,7 +23,7 @@ from core.errors import CorruptDocument, EncryptedDocument, TooManyPages
 from core.settings import Limits, OcrSettings
 from tools.parse.ocr import OcrPool, OcrResult, to_page
 from tools.parse.pages import PendingPage, failed_page, resolve
-from tools.parse.types import ParsedDocument, ParsedPage
+from tools.parse.types import ParsedDocument, ParsedPage, Word
 
 # MuPDF warnings that mean a page's content (its stream or a scanned image) was lost.
 _CONTENT_ERRORS = ("library error", "is not a stream", "cannot load", "cannot decode", "read error")
@@ -221,39 +223,30 @@ def _text_page(page: Any, number: int, words: list[RawWord]) -> ParsedPage:
         # Text extraction reports unrotated coordinates; turn them as the page is shown.
         matrix = page.rotation_matrix
         boxes = [_RECT(w[:4]) * matrix for w in words]
-        word_dicts = [
-            {"text": w[4], "x0": b.x0, "y0": b.y0, "x1": b.x1, "y1": b.y1}
-            for w, b in zip(words, boxes, strict=True)
-        ]
+        word_list = [Word(w[4], b.x0, b.y0, b.x1, b.y1) for w, b in zip(words, boxes, strict=True)]
     else:
-        word_dicts = [{"text": w[4], "x0": w[0], "y0": w[1], "x1": w[2], "y1": w[3]} for w in words]
+        word_list = [Word(w[4], w[0], w[1], w[2], w[3]) for w in words]
     rect = page.rect
-    return ParsedPage.model_validate(
-        {
-            "number": number,
-            "method": "text",
-            "text": _layer_text(words),
-            "width": rect.width,
-            "height": rect.height,
-            "unit": "pt",
-            "words": word_dicts,
-        }
+    # Built from PyMuPDF's own values: nothing to validate, and validating every word was
+    # most of the parser's overhead over PyMuPDF.
+    return ParsedPage.model_construct(
+        number=number,
+        method="text",
+        text=_layer_text(words),
+        width=float(rect.width),
+        height=float(rect.height),
+        unit="pt",
+        words=word_list,
     )
 
 
 def _layer_text(words: list[RawWord]) -> str:
-    parts: list[str] = []
-    block = line = -1
-    for w in words:
-        if not parts:
-            parts.append(w[4])
-        elif (w[5], w[6]) == (block, line):
-            parts.append(" " + w[4])
-        else:
-            parts.append("\n\n" if w[5] != block else "\n")
-            parts.append(w[4])
-        block, line = w[5], w[6]
-    return "".join(parts)
+    """Words joined by spaces, lines by newlines, blocks by a blank line."""
+    blocks = []
+    for _, block in groupby(words, key=itemgetter(5)):
+        lines = (" ".join(w[4] for w in line) for _, line in groupby(block, key=itemgetter(6)))
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -9,17 +10,31 @@ from pydantic import BaseModel, Field
 MediaType = Literal["application/pdf", "image/jpeg", "image/png", "image/tiff"]
 
 
-class Word(BaseModel):
-    """One word and its box in page coordinates (PDF points for PDFs, pixels for images)."""
+@dataclass(slots=True)
+class Word:
+    """One word and its box in page coordinates (PDF points for PDFs, pixels for images).
+
+    A plain slotted dataclass, not a pydantic model: a text page has hundreds of words and
+    validating each one cost the parser a third of its speed.
+    """
 
     text: str
     x0: float
     y0: float
     x1: float
     y1: float
-    conf: float | None = Field(
-        default=None, description="OCR confidence 0-100; None for the text layer"
-    )
+    # OCR confidence 0-100; None for the text layer.
+    conf: float | None = None
+
+    def as_dict(self) -> dict[str, str | float | None]:
+        return {
+            "text": self.text,
+            "x0": self.x0,
+            "y0": self.y0,
+            "x1": self.x1,
+            "y1": self.y1,
+            "conf": self.conf,
+        }
 
 
 class PageError(BaseModel):
