@@ -37,7 +37,7 @@ from core.models import Document, Record
 from core.settings import Settings
 from tests.webhook_receiver import receiver
 from workers.webhooks.delivery import DeliveryLoop
-from workers.webhooks.endpoints import add_endpoint, deliveries
+from workers.webhooks.endpoints import add_endpoint, delete_endpoint, deliveries
 
 INVOICE = {
     "invoice_number": "INV-7",
@@ -154,6 +154,7 @@ def bench_webhooks(url: str, var: Path, events: int, poll: float) -> None:
         rtt = [
             a.latency_ms for d in deliveries(settings, endpoint.id, events) for a in d.attempt_log
         ]
+    delete_endpoint(settings, endpoint.id)
     ordered = sorted(latencies)
     p95 = ordered[int(0.95 * (len(ordered) - 1))]
     print(

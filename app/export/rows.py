@@ -220,10 +220,37 @@ def current_value(data: dict[str, Any], path: str) -> Any:
     return value_at(data, path)
 
 
-def _pair(rec: ExportRecord, path: str) -> list[Any]:
-    value = current_value(rec.data, path)
-    original = rec.original.get(path) if path in rec.original else None
-    return [value, original]
+def flat_values(data: Any, prefix: str = "", out: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Scalar values of a record (or a line item) by dotted path; lists left out.
+
+    Reads both shapes a record's data may have: the nested values model, and the envelope
+    (``fields`` keyed by dotted path, values wrapped as ``{"value": ...}``).
+    """
+    out = {} if out is None else out
+    if not isinstance(data, dict):
+        return out
+    if not prefix and isinstance(data.get("fields"), dict):
+        for key, value in data["fields"].items():
+            out[key] = value.get("value") if isinstance(value, dict) else value
+        return out
+    for key, value in data.items():
+        if isinstance(value, dict) and "value" in value:  # an envelope field
+            out[prefix + key] = value["value"]
+        elif isinstance(value, dict):
+            flat_values(value, f"{prefix}{key}.", out)
+        elif not isinstance(value, list):
+            out[prefix + key] = value
+    return out
+
+
+def _pairs(
+    flat: dict[str, Any], original: dict[str, Any], fields: list[str], prefix: str
+) -> list[Any]:
+    out: list[Any] = []
+    for field in fields:
+        out.append(flat.get(field))
+        out.append(original.get(prefix + field))
+    return out
 
 
 def _number(rec: ExportRecord) -> Any:
@@ -236,15 +263,15 @@ def table_rows(rec: ExportRecord, fields: list[str], per: Per) -> Iterator[list[
     base = _base(rec)
     items = rec.data.get("line_items") or []
     if per == "record":
-        values = [v for f in fields for v in _pair(rec, f)]
+        values = _pairs(flat_values(rec.data), rec.original, fields, "")
         containers = " ".join(
             str(c.get("number")) for c in rec.data.get("containers") or [] if isinstance(c, dict)
         )
         yield [*base, *values, len(items), containers]
         return
     number = _number(rec)
-    for i, _item in enumerate(items):
-        values = [v for f in fields for v in _pair(rec, f"line_items[{i}].{f}")]
+    for i, item in enumerate(items):
+        values = _pairs(flat_values(item), rec.original, fields, f"line_items[{i}].")
         yield [*base, number, i + 1, *values]
 
 

@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -109,17 +110,22 @@ def _pinned(target: Target) -> tuple[str, str]:
     return url, host_header
 
 
+@lru_cache(maxsize=4)
+def http_client(timeout_s: float) -> httpx.Client:
+    """One client per process (thread-safe; building one costs tens of ms for its TLS
+    context). Proxies from the environment are ignored: the checked address is the target."""
+    return httpx.Client(timeout=timeout_s, follow_redirects=False, trust_env=False)
+
+
 def post(target: Target, headers: dict[str, str], body: bytes, settings: Settings) -> AttemptResult:
     """One POST to the checked address; never follows redirects, reads a bounded excerpt."""
     url, host_header = _pinned(target)
     limit = settings.webhooks.response_excerpt_chars
     extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    client = http_client(settings.webhooks.timeout_s)
     started = time.perf_counter()
     try:
         with (
-            httpx.Client(
-                timeout=settings.webhooks.timeout_s, follow_redirects=False, trust_env=False
-            ) as client,
             client.stream(
                 "POST",
                 url,
