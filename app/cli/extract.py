@@ -13,6 +13,7 @@ from agent.models import build_model
 from agent.models.base import ChatModel
 from agent.pipeline import ExtractionOutcome, RecordOut, extract_file
 from agent.prompting import prompt_version
+from app.progress import ProgressDisplay
 from core.settings import get_settings
 from tools.intake import IngestResult
 
@@ -40,14 +41,15 @@ def extract_cmd(
     prompt_version()  # refuses to start without the prompt templates
     model: ChatModel | None = None
     rejected = 0
-    for path in files:
-        model = model or build_model(settings)
-        ingested, outcome = extract_file(path, settings=settings, model=model, force=force)
-        if outcome is None:
-            rejected += 1
-            _print_rejected(path, ingested, as_json)
-            continue
-        _print_outcome(path, outcome, as_json)
+    with ProgressDisplay(quiet=as_json):
+        for path in files:
+            model = model or build_model(settings)
+            ingested, outcome = extract_file(path, settings=settings, model=model, force=force)
+            if outcome is None:
+                rejected += 1
+                _print_rejected(path, ingested, as_json)
+                continue
+            _print_outcome(path, outcome, as_json)
     if rejected:
         sys.exit(EXIT_BAD_INPUT)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from app.progress import ProgressDisplay
 from core.settings import get_settings
 from kb import guard, index, snapshot
 from kb.errors import BadQuery
@@ -52,21 +53,17 @@ def ingest_cmd(
     if path is not None and source != "docs":
         raise BadQuery("a PATH is only accepted with --source docs")
     settings = get_settings()
-    for corpus in [source] if source else list(index.CORPORA):
-
-        def progress(done: int, total: int, corpus: str = corpus) -> None:
-            typer.echo(f"  {corpus}: {done}/{total} embedded", err=True)
-
-        _print_report(
-            ingest(
-                settings,
-                corpus,
-                path=path,
-                recreate=recreate,
-                use_snapshot=False if no_snapshot else None,
-                progress=progress,
+    with ProgressDisplay():  # a bar per collection (plain lines when not on a terminal)
+        for corpus in [source] if source else list(index.CORPORA):
+            _print_report(
+                ingest(
+                    settings,
+                    corpus,
+                    path=path,
+                    recreate=recreate,
+                    use_snapshot=False if no_snapshot else None,
+                )
             )
-        )
 
 
 @app.command("snapshot")
@@ -78,14 +75,11 @@ def snapshot_cmd(
     if source is not None and source not in ("hs2022", "cn2026"):
         raise BadQuery(f"unknown source {source!r}; expected hs2022 or cn2026")
     settings = get_settings()
-    for corpus in [source] if source else ["hs2022", "cn2026"]:
-
-        def progress(done: int, total: int, corpus: str = corpus) -> None:
-            typer.echo(f"  {corpus}: {done}/{total} embedded", err=True)
-
-        path, report = write_snapshot(settings, corpus, folder=out, progress=progress)
-        _print_report(report)
-        typer.echo(f"{path}: {report.total} vectors, {path.stat().st_size / 1e6:.1f} MB")
+    with ProgressDisplay():
+        for corpus in [source] if source else ["hs2022", "cn2026"]:
+            path, report = write_snapshot(settings, corpus, folder=out)
+            _print_report(report)
+            typer.echo(f"{path}: {report.total} vectors, {path.stat().st_size / 1e6:.1f} MB")
 
 
 @app.command()

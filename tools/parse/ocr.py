@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from types import TracebackType
 
 from PIL import Image
 
-from core import metrics, telemetry
+from core import metrics, progress, telemetry
 from core.settings import OcrSettings
 from tools.parse import tesseract
 from tools.parse.tesseract import TsvWord
@@ -182,6 +183,13 @@ class OcrPool:
         self._limit = 2 * workers
         self._pending: list[Future[OcrResult]] = []
         self._checked = False
+        self._expected: int | None = None
+        self._finished = 0
+        self._count_lock = threading.Lock()
+
+    def expect(self, pages: int) -> None:
+        """How many pages will be submitted: the total of the progress report."""
+        self._expected = pages
 
     def submit(
         self, image: Image.Image, dpi: int | None, number: int | None = None
@@ -194,9 +202,19 @@ class OcrPool:
             wait(self._pending, return_when=FIRST_COMPLETED)
         # The OCR thread continues the caller's trace (its page span is a child of parse).
         run = contextvars.copy_context().run
-        future = self._executor.submit(run, _traced_read, self._settings, image, dpi, number)
+        future = self._executor.submit(run, self._read, image, dpi, number)
         self._pending.append(future)
         return future
+
+    def _read(self, image: Image.Image, dpi: int | None, number: int | None) -> OcrResult:
+        try:
+            return _traced_read(self._settings, image, dpi, number)
+        finally:
+            with self._count_lock:
+                self._finished += 1
+                done = self._finished
+            total = self._expected
+            progress.report(f"OCR of {total or ''} page(s)", done, total, unit="pages")
 
     def __enter__(self) -> OcrPool:
         return self

@@ -130,6 +130,7 @@ def parse_pdf(data: bytes, limits: Limits, ocr: OcrSettings) -> ParsedDocument:
             with _gc_paused():
                 layer = [_text_layer_page(doc, index, limits) for index in range(doc.page_count)]
             with OcrPool(ocr) as pool:
+                pool.expect(sum(page is None for page in layer))
                 pending = [
                     page if page is not None else _start_ocr(doc, index, limits, pool)
                     for index, page in enumerate(layer)
