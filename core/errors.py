@@ -34,6 +34,18 @@ class EmptyFile(InputError):
     code = "empty_file"
 
 
+class FileMissing(InputError):
+    """A named file that does not exist (or cannot be opened)."""
+
+    code = "file_not_found"
+
+
+class NotAFile(InputError):
+    """A directory, FIFO, socket or device where a document file was expected."""
+
+    code = "not_a_file"
+
+
 class FileTooLarge(InputError):
     code = "file_too_large"
 

@@ -28,6 +28,7 @@ from core.events import EventType, document_payload, emit_event
 from core.migrate import ensure_current
 from core.models import Document, DocumentStatus, Page, utcnow
 from core.settings import Settings, get_settings
+from tools.localfile import open_regular, read_capped, sha256_and_size
 from tools.parse import ParsedDocument, detect_media_type, parse_bytes
 
 log = logging.getLogger(__name__)
@@ -49,17 +50,16 @@ class IngestResult(BaseModel):
 def ingest_path(
     path: Path, *, settings: Settings | None = None, parse: bool = True
 ) -> IngestResult:
-    """Ingest a file from disk; an oversized file is rejected without being read into memory."""
+    """Ingest a regular file from disk (``InputError`` for a missing file, a directory, a
+    FIFO or a device); an oversized file is rejected without being held in memory."""
     settings = settings or get_settings()
-    size = path.stat().st_size
-    if size > settings.limits.max_file_bytes:
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        ensure_current(settings.database_url)
-        return _reject_too_large(digest.hexdigest(), path.name, size, settings)
-    return ingest(path.read_bytes(), path.name, settings=settings, parse=parse)
+    with open_regular(path) as fh:
+        data = read_capped(fh, settings.limits.max_file_bytes)
+        if data is None:
+            digest, size = sha256_and_size(fh)
+            ensure_current(settings.database_url)
+            return _reject_too_large(digest, path.name, size, settings)
+    return ingest(data, path.name, settings=settings, parse=parse)
 
 
 def ingest(

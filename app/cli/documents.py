@@ -10,16 +10,19 @@ from sqlalchemy import select
 
 from app.progress import ProgressDisplay
 from core.db import session_scope
-from core.errors import FileTooLarge, NotFound
+from core.errors import FileTooLarge, InputError, NotFound
 from core.migrate import ensure_current
 from core.models import Document, DocumentStatus
 from core.settings import get_settings
 from tools.intake import IngestResult, ingest_path
+from tools.localfile import read_document
 from tools.parse import parse_bytes
 
 documents_app = typer.Typer(help="List and inspect stored documents.", no_args_is_help=True)
 
-FILES = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="files to read")
+# Checked by intake, not by click: a missing file, a directory, a FIFO or a device gets one
+# line and exit 2 (click's checks print a usage box, and pass a FIFO through to block).
+FILES = typer.Argument(..., help="files to read")
 
 
 def ingest_cmd(
@@ -31,7 +34,12 @@ def ingest_cmd(
     rejected = 0
     with ProgressDisplay(quiet=as_json):
         for path in files:
-            result = ingest_path(path, parse=parse)
+            try:
+                result = ingest_path(path, parse=parse)
+            except InputError as exc:
+                rejected += 1
+                typer.echo(f"{path}: rejected ({exc})", err=True)
+                continue
             rejected += result.status == DocumentStatus.REJECTED
             typer.echo(result.model_dump_json() if as_json else _ingest_line(result))
     if rejected:
@@ -49,15 +57,16 @@ def _ingest_line(r: IngestResult) -> str:
 
 
 def parse_cmd(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    file: Path = typer.Argument(..., help="a PDF, PNG, JPEG or TIFF file"),
     as_json: bool = typer.Option(False, "--json", help="print the ParsedDocument as JSON"),
 ) -> None:
     """Parse FILE and print its pages (no database needed)."""
     settings = get_settings()
-    if file.stat().st_size > settings.limits.max_file_bytes:
-        raise FileTooLarge(f"{file.stat().st_size} bytes is over the limit")
+    data = read_document(file, settings.limits.max_file_bytes)
+    if data is None:
+        raise FileTooLarge(f"{file} is over the limit of {settings.limits.max_file_bytes} bytes")
     with ProgressDisplay(quiet=as_json):
-        parsed = parse_bytes(file.read_bytes(), limits=settings.limits, ocr=settings.ocr)
+        parsed = parse_bytes(data, limits=settings.limits, ocr=settings.ocr)
     if as_json:
         typer.echo(parsed.model_dump_json(indent=2))
         return

@@ -14,12 +14,15 @@ from agent.models.base import ChatModel
 from agent.pipeline import ExtractionOutcome, RecordOut, extract_file
 from agent.prompting import prompt_version
 from app.progress import ProgressDisplay
+from core.errors import InputError
 from core.settings import get_settings
 from tools.intake import IngestResult
 
 EXIT_BAD_INPUT = 2
 
-FILES = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="files to extract")
+# Checked by intake, not by click: a missing file, a directory, a FIFO or a device gets one
+# line and exit 2 (click's checks print a usage box, and pass a FIFO through to block).
+FILES = typer.Argument(..., help="files to extract")
 
 
 def extract_cmd(
@@ -44,7 +47,12 @@ def extract_cmd(
     with ProgressDisplay(quiet=as_json):
         for path in files:
             model = model or build_model(settings)
-            ingested, outcome = extract_file(path, settings=settings, model=model, force=force)
+            try:
+                ingested, outcome = extract_file(path, settings=settings, model=model, force=force)
+            except InputError as exc:
+                rejected += 1
+                _print_unread(path, exc, as_json)
+                continue
             if outcome is None:
                 rejected += 1
                 _print_rejected(path, ingested, as_json)
@@ -52,6 +60,23 @@ def extract_cmd(
             _print_outcome(path, outcome, as_json)
     if rejected:
         sys.exit(EXIT_BAD_INPUT)
+
+
+def _print_unread(path: Path, exc: InputError, as_json: bool) -> None:
+    """A file that could not be read at all (missing, a directory, a FIFO, a device)."""
+    if as_json:
+        line = {
+            "file": str(path),
+            "document_id": None,
+            "doc_type": None,
+            "status": "rejected",
+            "record": None,
+            "issues": [{"code": exc.code, "message": exc.message}],
+            "usage": None,
+        }
+        typer.echo(json.dumps(line, ensure_ascii=False))
+    else:
+        typer.echo(f"{path}: rejected ({exc})", err=True)
 
 
 def _print_rejected(path: Path, result: IngestResult, as_json: bool) -> None:
