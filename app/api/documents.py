@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -14,14 +14,16 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import Admin, DbId, MaxOffset, Reader, State, Uploader, rate_limit
 from app.api.errors import ApiError, from_shipdoc
+from app.api.upload_stream import SpooledFile, read_files, spooled_files
 from core.blobs import BlobStore
 from core.db import session_scope
-from core.errors import EmptyFile, FileTooLarge, InputError
+from core.errors import EmptyFile, InputError
 from core.models import Document, Job, Page, Record
 from core.settings import Settings
 from tools.intake import ingest
 from tools.parse import detect_media_type
 from workers import jobs
+from workers.celery_app import EXTRACT_QUEUE
 from workers.processing import DOCUMENT_KIND
 from workers.reconcile import requeue_one
 
@@ -84,23 +86,38 @@ class DocumentList(BaseModel):
     offset: int
 
 
-async def _read_checked(upload: UploadFile, settings: Settings) -> tuple[str, bytes]:
-    """The file's bytes after the cheap checks (size, emptiness, type); typed errors."""
-    name = upload.filename or "upload"
-    limit = settings.limits.max_file_bytes
-    if upload.size is not None and upload.size > limit:
-        raise FileTooLarge(f"{name}: {upload.size} bytes is over the limit of {limit} bytes")
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise FileTooLarge(f"{name}: over the limit of {limit} bytes")
-    if not data:
-        raise EmptyFile(f"{name}: the file is empty")
+def _checked(item: SpooledFile, settings: Settings) -> None:
+    """The cheap checks (emptiness, type by its first bytes); typed errors."""
+    if item.size == 0:
+        raise EmptyFile(f"{item.name}: the file is empty")
     try:
-        detect_media_type(data)
+        detect_media_type(item.head(8192))
     except InputError as exc:
-        exc.message = f"{name}: {exc.message}"
+        exc.message = f"{item.name}: {exc.message}"
         raise
-    return name, data
+
+
+# The request body of an upload, for the OpenAPI schema (the route reads it as a stream).
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "one or more documents",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
 
 
 @router.post(
@@ -108,30 +125,57 @@ async def _read_checked(upload: UploadFile, settings: Settings) -> tuple[str, by
     status_code=202,
     response_model=UploadResponse,
     responses={413: {}, 415: {}, 422: {}, 429: {}, 503: {}},
+    openapi_extra=_UPLOAD_BODY,
 )
-async def upload(
-    state: State,
-    principal: Uploader,
-    files: Annotated[list[UploadFile], File(description="one or more documents")],
-) -> JSONResponse:
-    """Store the files and queue each new one; a file already stored returns its id."""
+async def upload(request: Request, state: State, principal: Uploader) -> JSONResponse:
+    """Store the files and queue each new one; a file already stored returns its id.
+
+    The key is checked before any byte of the body is read; sizes are enforced while the
+    body streams in (app/api/upload_stream)."""
     settings = state.settings
     rate_limit(state, "upload", principal, settings.service.upload_rate_per_minute)
-    if len(files) > settings.service.max_files_per_upload:
-        raise ApiError(
-            413,
-            "too_many_files",
-            f"{len(files)} files; at most {settings.service.max_files_per_upload} per request",
+    await run_in_threadpool(refuse_when_backlogged, state)
+    service = settings.service
+    limit = settings.limits.max_file_bytes
+    with spooled_files() as files:
+        await read_files(
+            request,
+            files,
+            field_name="files",
+            max_file_bytes=limit,
+            max_files=service.max_files_per_upload,
+            max_body=service.max_files_per_upload * (limit + 64_000),
         )
-    checked: list[tuple[str, bytes]] = []
-    for upload_file in files:
-        try:
-            checked.append(await _read_checked(upload_file, settings))
-        except InputError as exc:
-            raise from_shipdoc(exc) from exc
-    items = [await run_in_threadpool(_store_and_queue, state, n, d) for n, d in checked]
+        for item in files:
+            try:
+                _checked(item, settings)
+            except InputError as exc:
+                raise from_shipdoc(exc) from exc
+        items = [
+            await run_in_threadpool(_store_and_queue, state, item.name, item.read())
+            for item in files
+        ]
     status = 202 if any(not i.duplicate for i in items) else 200
     return JSONResponse(UploadResponse(documents=items).model_dump(mode="json"), status)
+
+
+def refuse_when_backlogged(state: State) -> None:
+    """429 with Retry-After while the extraction queue is deeper than configured."""
+    limit = state.settings.reliability.max_queue_depth
+    if limit <= 0:
+        return
+    depth = state.dispatcher.queue_depths().get(EXTRACT_QUEUE, 0)
+    if depth >= limit:
+        raise ApiError(
+            429,
+            "queue_full",
+            f"{depth} documents are waiting for extraction (the limit is {limit}); retry later",
+            headers={"Retry-After": str(BACKLOG_RETRY_AFTER_S)},
+        )
+
+
+# Seconds a backlogged uploader is asked to wait.
+BACKLOG_RETRY_AFTER_S = 30
 
 
 def _store_and_queue(state: State, name: str, data: bytes) -> UploadItem:
