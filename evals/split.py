@@ -64,6 +64,7 @@ def stratified_sample(truths: list[GroundTruth], n: int, seed: int) -> list[Grou
     type and layout and ``n = 36`` three. The i-th stratum (in that order) puts its first
     scan at position i mod 3, so a third of a 12-file sample are scans (about their share
     in the corpus) and a 36-file sample holds a scan of every type and layout that has one.
+    The files come in pick order, so the first k of them are spread over the strata too.
     """
     rng = random.Random(seed)
     strata: dict[tuple[str, str], list[GroundTruth]] = defaultdict(list)
@@ -84,7 +85,8 @@ def stratified_sample(truths: list[GroundTruth], n: int, seed: int) -> list[Grou
         for queue in queues:
             if queue and len(picked) < n:
                 picked.append(queue.pop(0))
-    return sorted(picked, key=lambda t: t.id)
+    # In pick order: an interrupted run has covered the strata evenly.
+    return picked
 
 
 if __name__ == "__main__":
