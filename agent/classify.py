@@ -71,6 +71,9 @@ class PageGroup:
     pages: list[PageText]
     method: Literal["keywords", "model"] = "keywords"
     responses: list[ChatResponse] = field(default_factory=list)
+    # None of the four types (the model said "other"): ``doc_type`` is only the keywords'
+    # closest guess, and the group is not extracted into a record of that type.
+    unsupported: bool = False
 
     @property
     def first(self) -> int:
@@ -82,7 +85,7 @@ class PageGroup:
 
 
 class _ClassifyOut(BaseModel):
-    doc_type: DocType
+    doc_type: DocType | Literal["other"]
 
 
 def _head(text: str) -> str:
@@ -156,5 +159,9 @@ def classify(pages: list[PageText], model: ChatModel | None) -> list[PageGroup]:
             max_tokens=40,
         )
         result, responses = complete_structured(model, request, _ClassifyOut, max_repairs=1)
-        out.append(PageGroup(result.doc_type, group_pages, "model", responses))
+        if result.doc_type == "other":
+            guess = max(scores(text).items(), key=lambda kv: kv[1])[0]
+            out.append(PageGroup(guess, group_pages, "model", responses, unsupported=True))
+        else:
+            out.append(PageGroup(result.doc_type, group_pages, "model", responses))
     return out

@@ -258,6 +258,8 @@ def _run_group(
     model: ChatModel,
     tariff: TariffSource | None,
 ) -> RunResult:
+    if group.unsupported:
+        return _unsupported(settings, document_id, group)
     with session_scope(settings.database_url) as session:
         decision = route_group(session, group.doc_type, group.pages)
         model = tier_model(settings, decision.tier, model)
@@ -360,6 +362,31 @@ def _finish(
         if run is not None:
             finish_run(session, run, totals)
             record_tool_calls(session, run_id, tool_calls)
+
+
+def _unsupported(settings: Settings, document_id: int, group: PageGroup) -> RunResult:
+    """A page group that is none of the four types says so instead of a forced record."""
+    issue = Issue(
+        code="not_a_shipment_document",
+        field="",
+        message="none of bill of lading, commercial invoice, packing list, customs declaration",
+    )
+    target = WriteTarget(
+        document_id=document_id,
+        page_first=group.first,
+        page_last=group.last,
+        doc_type=group.doc_type,
+    )
+    with session_scope(settings.database_url) as session:
+        record_id = store_failed(session, target, [issue])
+    return RunResult(
+        outcome="failed",
+        reason=issue.message,
+        code=issue.code,
+        record_id=record_id,
+        issues=[issue],
+        requests=len(group.responses),
+    )
 
 
 def _no_text(settings: Settings, doc: Document) -> ExtractionOutcome:

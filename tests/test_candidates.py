@@ -5,6 +5,11 @@ from __future__ import annotations
 import pytest
 
 from agent.crosscheck import crosscheck, render_hints
+from agent.models.scripted import ScriptedModel
+from agent.pipeline import extract_document
+from core import migrate
+from core.settings import Settings
+from tests.agent_support import store_document
 from tools.candidates import Candidate, best, find_candidates, normalize_incoterm, traps
 from tools.layout import rows
 from tools.provenance import PageText
@@ -148,3 +153,16 @@ def test_hints_name_candidates_and_look_alikes() -> None:
     hints = render_hints("commercial_invoice", _cands(TRAP_EN))
     assert "invoice_number: 2026-0418" in hints
     assert "PO-77812" in hints and "not the invoice_number" in hints
+
+
+def test_a_document_of_none_of_the_four_types_says_so(settings: Settings, sqlite_url: str) -> None:
+    migrate.upgrade(sqlite_url)
+    db = settings.model_copy(update={"database_url": sqlite_url})
+    hotel = "Hotel Zur Post\nYour stay 12-14 March 2026\nRoom 204, 2 nights\nCity tax 4.00\nPaid"
+    doc_id = store_document(sqlite_url, [hotel])
+    model = ScriptedModel(['{"doc_type": "other"}'])  # an extraction request would exhaust it
+    outcome = extract_document(doc_id, settings=db, model=model)
+    [rec] = outcome.records
+    assert outcome.status == "failed" and rec.status == "failed"
+    assert [i["code"] for i in rec.issues] == ["not_a_shipment_document"]
+    assert len(model.requests) == 1
