@@ -76,6 +76,9 @@ class RunResult(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     latency_s: float = 0.0
     cost: float | None = None
+    fallback_requests: int = 0
+    fallback_cost: float | None = None
+    failed_primary_cost: float | None = None
     tool_calls: list[ToolCallLog] = Field(default_factory=list)
 
 
@@ -172,6 +175,9 @@ def _result(
         "usage": metered.usage,
         "latency_s": round(metered.elapsed_s(), 3),
         "cost": metered.cost,
+        "fallback_requests": metered.fallback_requests,
+        "fallback_cost": metered.fallback_cost,
+        "failed_primary_cost": metered.failed_primary_cost,
         "tool_calls": logs,
     }
     if ctx.written is None:

@@ -33,6 +33,10 @@ class Metered:
     requests: int = 0
     usage: Usage = field(default_factory=Usage)
     cost: float | None = None
+    # Requests the fallback answered, their cost, and the primary's failed attempts' cost.
+    fallback_requests: int = 0
+    fallback_cost: float | None = None
+    failed_primary_cost: float | None = None
 
     def __post_init__(self) -> None:
         if self.started < 0:
@@ -74,4 +78,10 @@ class Metered:
         self.usage = self.usage + response.usage
         if response.cost_usd is not None:
             self.cost = (self.cost or 0.0) + response.cost_usd
+        if response.fallback_from is not None:
+            self.fallback_requests += 1
+            if response.cost_usd is not None:
+                self.fallback_cost = (self.fallback_cost or 0.0) + response.cost_usd
+        if response.failed_cost_usd is not None:
+            self.failed_primary_cost = (self.failed_primary_cost or 0.0) + response.failed_cost_usd
         return response

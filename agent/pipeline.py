@@ -328,6 +328,9 @@ def _run_group(
         reason=result.reason,
         cost=result.cost,
         error=_error_text(result) if result.outcome == "failed" else None,
+        fallback_requests=result.fallback_requests,
+        fallback_cost=result.fallback_cost,
+        failed_primary_cost=result.failed_primary_cost,
     )
     _finish(settings, run_id, totals, result.tool_calls)
     return result

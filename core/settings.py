@@ -210,6 +210,8 @@ class OpsSettings(BaseModel):
     # Nightly eval: the reference model, the sample of the golden test split, the threshold.
     reference: ModelRef = ModelRef()
     eval_sample: int = 12
+    # UTC hour of the nightly eval (Celery beat, `shipdoc beat`).
+    nightly_hour: int = Field(default=2, ge=0, le=23)
     eval_seed: int = 0
     drift_points: float = 2.0
     # Cost report: monthly prices of the self-hosted stack (EUR or USD, one currency

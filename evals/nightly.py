@@ -47,10 +47,22 @@ class Drift(BaseModel):
     points: float
 
 
+class ModelScore(BaseModel):
+    role: str
+    model: str
+    prompt_version: str
+    accuracy: float
+    f1: float
+    documents: int
+    cost: float | None
+    seconds: float
+    error: str | None
+
+
 class NightlyReport(BaseModel):
     batch: str
     files: int
-    results: list[dict[str, object]]
+    results: list[ModelScore]
     drifts: list[Drift]
 
 
@@ -181,17 +193,17 @@ def run_nightly(
             )
             emit_event(session, EventType.EVAL_DRIFT, drift.model_dump() | {"batch": batch})
         results = [
-            {
-                "role": r.role,
-                "model": r.model,
-                "prompt_version": r.prompt_version,
-                "accuracy": r.accuracy,
-                "f1": r.f1,
-                "documents": r.documents,
-                "cost": r.cost,
-                "seconds": r.seconds,
-                "error": r.error,
-            }
+            ModelScore(
+                role=r.role,
+                model=r.model,
+                prompt_version=r.prompt_version,
+                accuracy=r.accuracy,
+                f1=r.f1,
+                documents=r.documents,
+                cost=r.cost,
+                seconds=r.seconds,
+                error=r.error,
+            )
             for r in rows
         ]
     return NightlyReport(batch=batch, files=len(truths), results=results, drifts=drifts)

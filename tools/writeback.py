@@ -217,6 +217,9 @@ class RunTotals(BaseModel):
     reason: str | None = None
     cost: float | None = None
     error: str | None = None
+    fallback_requests: int = 0
+    fallback_cost: float | None = None
+    failed_primary_cost: float | None = None
 
 
 def finish_run(session: Session, run: AgentRun, totals: RunTotals) -> None:
@@ -228,6 +231,9 @@ def finish_run(session: Session, run: AgentRun, totals: RunTotals) -> None:
     run.reason = totals.reason
     run.cost = totals.cost
     run.error = totals.error
+    run.fallback_requests = totals.fallback_requests
+    run.fallback_cost = totals.fallback_cost
+    run.failed_primary_cost = totals.failed_primary_cost
     run.finished_at = datetime.now(UTC)
     session.flush()
 

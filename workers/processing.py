@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from opentelemetry.trace import SpanKind
@@ -124,7 +125,27 @@ def _process(document_id: int, settings: Settings, worker: str) -> TaskResult:
     except Exception as exc:
         return _after_failure(document_id, key, exc, claim.attempts, timings, settings, worker)
     jobs.finish(url, key, timings, worker=worker)
+    _after_done(document_id, settings)
     return TaskResult(document_id, status, claim.attempts)
+
+
+# Called after a document's job is done (its outcome stored): shadow runs (evals/shadow.py,
+# registered by the app layer). A hook's failure is logged and never changes the document.
+AfterDocument = Callable[[Settings, int], None]
+AFTER_DOCUMENT: list[AfterDocument] = []
+
+
+def on_document_done(hook: AfterDocument) -> None:
+    if hook not in AFTER_DOCUMENT:
+        AFTER_DOCUMENT.append(hook)
+
+
+def _after_done(document_id: int, settings: Settings) -> None:
+    for hook in AFTER_DOCUMENT:
+        try:
+            hook(settings, document_id)
+        except Exception:
+            log.exception("after-document hook %s failed for document %s", hook, document_id)
 
 
 def _run(document_id: int, settings: Settings, timings: dict[str, float], *, retried: bool) -> str:

@@ -74,6 +74,11 @@ class ChatResponse(BaseModel):
     finish_reason: str | None = None
     # USD for this request when prices are configured for the model that answered.
     cost_usd: float | None = None
+    # Set by the router when the fallback answered: the primary model that failed first,
+    # and what its failed attempts cost (the prompt tokens sent, estimated at 4 characters
+    # a token, at the primary's prompt price; None without a price).
+    fallback_from: str | None = None
+    failed_cost_usd: float | None = None
     # Tool calls written into the text that could not be parsed (kept in ``content``).
     tool_call_errors: list[str] = Field(default_factory=list)
 

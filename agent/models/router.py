@@ -121,6 +121,14 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, ModelError) and exc.transient and not isinstance(exc, CircuitOpen)
 
 
+def _failed_cost(price: Price | None, request: ChatRequest, attempts: int) -> float | None:
+    """What the primary's failed attempts cost: their prompt tokens (estimated), no output."""
+    if price is None or attempts == 0:
+        return None if price is None else 0.0
+    chars = sum(len(m.content) for m in request.messages)
+    return attempts * price.cost(Usage(prompt_tokens=(chars + 3) // 4))
+
+
 class RoutedModel:
     """A ``ChatModel`` over a primary and an optional fallback."""
 
@@ -146,21 +154,30 @@ class RoutedModel:
         self._traced = {id(r): TracedModel(r.model) for r in (primary, fallback) if r is not None}
 
     def chat(self, request: ChatRequest) -> ChatResponse:
+        reached = [0]
         try:
-            return self._call(self.primary, request, self.breaker)
+            return self._call(self.primary, request, self.breaker, reached)
         except ModelError as exc:
             if not exc.transient or self.fallback is None:
                 raise
             metrics.FALLBACKS.labels(self.primary.model.name, self.fallback.model.name).inc()
             try:
-                return self._call(self.fallback, request, None)
+                response = self._call(self.fallback, request, None)
+                failed = _failed_cost(self.primary.price, request, reached[0])
+                return response.model_copy(
+                    update={"fallback_from": self.primary.model.name, "failed_cost_usd": failed}
+                )
             except ModelError as fallback_exc:
                 raise type(fallback_exc)(
                     f"{fallback_exc.message} (fallback, after the primary failed: {exc.message})"
                 ) from fallback_exc
 
     def _call(
-        self, route: Route, request: ChatRequest, breaker: CircuitBreaker | None
+        self,
+        route: Route,
+        request: ChatRequest,
+        breaker: CircuitBreaker | None,
+        reached: list[int] | None = None,
     ) -> ChatResponse:
         model = self._traced.get(id(route)) or TracedModel(route.model)
 
@@ -171,6 +188,8 @@ class RoutedModel:
                     f"retrying in at most {breaker.reset_s:g} s"
                 )
             try:
+                if reached is not None:
+                    reached[0] += 1
                 response = model.chat(request)
             except ModelError as exc:
                 if breaker is not None:

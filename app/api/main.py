@@ -19,6 +19,7 @@ from app.api import (
     kb,
     keys,
     metrics,
+    ops,
     records,
     review,
     webhooks,
@@ -29,6 +30,8 @@ from app.api.ratelimit import make_rate_limiter
 from core import telemetry
 from core.migrate import ensure_current
 from core.settings import Settings, get_settings
+from evals import shadow
+from workers import processing
 from workers.dispatch import make_dispatcher
 
 DESCRIPTION = """
@@ -91,9 +94,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keys,
         health,
         metrics,
+        ops,
     ):
         app.include_router(module.router)
     telemetry.configure(settings.telemetry)
+    # Shadow runs of sampled documents after the primary finished (in-process executor).
+    processing.on_document_done(shadow.after_document)
     # A server span per request (probes and scrapes excluded); no-op without a provider.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
     return app

@@ -29,7 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("app.cli.eval", "app"),
     "serve": ("app.cli.service", "serve_cmd"),
     "worker": ("app.cli.service", "worker_cmd"),
+    "beat": ("app.cli.service", "beat_cmd"),
     "keys": ("app.cli.keys", "app"),
+    "shadow": ("app.cli.ops", "shadow_app"),
+    "cost": ("app.cli.ops", "cost_app"),
     "export": ("app.cli.export", "export_cmd"),
     "webhooks": ("app.cli.webhooks", "app"),
 }

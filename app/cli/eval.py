@@ -287,3 +287,37 @@ def _print_groups(result: RetrievalReport, console: Console) -> None:
                 f"{kind}={value}", f"{h6[1]:.3f}", f"{h6[10]:.3f}", f"{h4[1]:.3f}", f"{h4[10]:.3f}"
             )
     console.print(table)
+
+
+@app.command()
+def nightly(
+    work: Path = typer.Option(
+        Path("var/eval-nightly"), "--work", help="files and databases of the eval runs"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print the results as JSON"),
+) -> None:
+    """Run the golden sample against the production, fallback and reference models, store
+    the results, and report drift (production more than SHIPDOC_OPS__DRIFT_POINTS below the
+    reference or below its own last week). Exit code 3 when it drifted."""
+    from agent.models.factory import models_by_role
+    from core.settings import get_settings
+    from evals.nightly import run_nightly
+
+    settings = get_settings()
+    report = run_nightly(settings, models_by_role(settings), work)
+    if as_json:
+        typer.echo(report.model_dump_json(indent=1))
+    else:
+        for row in report.results:
+            typer.echo(
+                f"{row.role:<10} {row.model:<32} accuracy {100 * row.accuracy:5.1f} %"
+                f"  ({row.documents} documents, {row.seconds} s)"
+                + (f"  error: {row.error}" if row.error else "")
+            )
+        for drift in report.drifts:
+            typer.echo(
+                f"DRIFT {drift.model}: {drift.reason} by {drift.points:g} points "
+                f"({100 * drift.accuracy:.1f} % against {100 * drift.baseline:.1f} %)"
+            )
+    if report.drifts:
+        raise typer.Exit(3)

@@ -106,14 +106,19 @@ def _run_worker(settings: Settings, queue: str, concurrency: int, pool: str, lev
     from agent.models import build_model
     from agent.prompting import prompt_version
     from agent.warmup import warm_up
+    from app import schedule
     from core import metrics
+    from evals.shadow import after_document
     from kb.guard import check_embedder
     from kb.index import close_local_clients
     from workers.presence import HeartbeatThread
+    from workers.processing import on_document_done
     from workers.streams import redis_client
     from workers.tasks import celery_app
 
     prompt_version()  # refuses to start without the prompt templates
+    on_document_done(after_document)  # shadow runs of sampled documents (SHIPDOC_OPS__SHADOW*)
+    schedule.register(celery_app, settings)  # the nightly eval task (sent by `shipdoc beat`)
     if port:
         _serve_metrics(port)
     if queue != "webhooks":  # webhook delivery uses neither the index nor the model
@@ -219,3 +224,20 @@ def _supervise(queues: list[str], concurrency: int, pool: str, level: str) -> No
     codes = [child.wait() for child in children]
     if any(codes):
         raise typer.Exit(max(codes))
+
+
+def beat_cmd(
+    log_level: str = typer.Option("info", help="Celery log level"),
+) -> None:
+    """Run Celery beat: sends the scheduled tasks (the nightly eval at
+    SHIPDOC_OPS__NIGHTLY_HOUR UTC) to the broker; a `kb` queue worker runs them. Run one."""
+    from app import schedule
+    from workers.tasks import celery_app
+
+    settings = get_settings()
+    if not settings.service.broker_url:
+        raise ConfigurationError("no broker configured: set SHIPDOC_SERVICE__BROKER_URL")
+    schedule.register(celery_app, settings)
+    state = settings.var_dir / "celerybeat-schedule"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    celery_app.start(["beat", "--loglevel", log_level.upper(), "--schedule", str(state)])

@@ -1,0 +1,27 @@
+"""Report periods given by people: ``7d``, ``24h``, ``90m`` ago, or an ISO date/time."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from core.errors import InputError
+
+_AGO = re.compile(r"^(\d+)([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    now = now or datetime.now(UTC)
+    value = text.strip()
+    found = _AGO.match(value)
+    if found:
+        return now - timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(
+            f"{text!r} is not a period: use 7d, 24h, 90m, 2w or an ISO date (2026-11-01)",
+            code="bad_period",
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
