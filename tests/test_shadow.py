@@ -107,7 +107,10 @@ def test_the_worker_hook_shadows_a_finished_document_once(db: Settings, tmp_path
     primary_script = tmp_path / "primary.json"
     primary_script.write_text(json.dumps([json.dumps(invoice())]), encoding="utf-8")
     candidate_script = tmp_path / "candidate.json"
-    candidate_script.write_text(json.dumps([json.dumps(invoice(total=301.0))]), "utf-8")
+    candidate_script.write_text(
+        json.dumps([json.dumps(invoice(buyer={"name": "Quay Imports Ltd", "country": "NL"}))]),
+        "utf-8",
+    )
     settings = db.model_copy(
         update={
             "model": db.model.model_copy(
@@ -130,12 +133,17 @@ def test_the_worker_hook_shadows_a_finished_document_once(db: Settings, tmp_path
     with session_scope(db.database_url) as session:
         rows = session.scalars(select(ShadowRun)).all()
         assert len(rows) == 1
-        assert {f["key"]: f["outcome"] for f in rows[0].fields}["total"] == "different"
+        outcomes = {f["key"]: f["outcome"] for f in rows[0].fields}
+    assert outcomes["buyer.name"] == "different" and outcomes["total"] == "exact"
 
 
 def test_shadow_report_from_the_cli(db: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     doc_id, _ = _primary(db)
-    shadow.shadow_document(db, doc_id, ScriptedModel([reply(invoice(total=1.0))] * 3, name="c"))
+    shadow.shadow_document(
+        db,
+        doc_id,
+        ScriptedModel([reply(invoice(buyer={"name": "Quay Imports Ltd"}))] * 3, name="c"),
+    )
     monkeypatch.setenv("SHIPDOC_DATABASE_URL", db.database_url)
     get_settings.cache_clear()
     try:
@@ -145,5 +153,7 @@ def test_shadow_report_from_the_cli(db: Settings, monkeypatch: pytest.MonkeyPatc
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["runs"] == 1 and data["by_field"]["commercial_invoice"]["total"]["different"] == 1
+    assert (
+        data["runs"] == 1 and data["by_field"]["commercial_invoice"]["buyer.name"]["different"] == 1
+    )
     assert table.exit_code == 0 and "match rate per field" in table.output
