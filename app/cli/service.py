@@ -103,7 +103,7 @@ def _run_worker(settings: Settings, queue: str, concurrency: int, pool: str, lev
     port = settings.telemetry.worker_metrics_port
     if port:
         _metrics_dir(settings, queue)
-    from agent.models import build_model
+    from agent.models import shared_model
     from agent.prompting import prompt_version
     from agent.warmup import warm_up
     from app import schedule
@@ -136,7 +136,7 @@ def _run_worker(settings: Settings, queue: str, concurrency: int, pool: str, lev
         mode = settings.telemetry.warmup
         needs_model = queue not in ("kb", "webhooks")
         if mode != "off" and needs_model and settings.model.backend != "local":
-            model = build_model(settings)
+            model = shared_model(settings)
             if not warm_up(model, timeout_s=settings.telemetry.warmup_timeout_s).ok:
                 return
         heartbeat.mark_ready()
