@@ -17,8 +17,10 @@ NIGHTLY_EVAL = "shipdoc.eval_nightly"
 NIGHTLY_QUEUE = "kb"
 
 
-def register(celery_app: Celery, settings: Settings) -> None:
-    """The nightly eval task and its beat schedule (``SHIPDOC_OPS__NIGHTLY_HOUR``)."""
+def register(celery_app: Celery) -> None:
+    """The nightly eval task, on the ``kb`` queue (every worker knows it; a kb worker runs it).
+    Its schedule is only ``shipdoc beat``'s (``schedule_nightly``): the webhooks worker's
+    embedded beat keeps its own schedule and never sends the eval."""
     if NIGHTLY_EVAL in celery_app.tasks:
         return
 
@@ -35,6 +37,11 @@ def register(celery_app: Celery, settings: Settings) -> None:
         **dict(celery_app.conf.task_routes or {}),
         NIGHTLY_EVAL: {"queue": NIGHTLY_QUEUE},
     }
+
+
+def schedule_nightly(celery_app: Celery, settings: Settings) -> None:
+    """``shipdoc beat``'s schedule: the nightly eval at ``SHIPDOC_OPS__NIGHTLY_HOUR`` UTC."""
+    register(celery_app)
     celery_app.conf.beat_schedule = {
         "nightly-eval": {
             "task": NIGHTLY_EVAL,

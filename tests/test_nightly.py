@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from agent.models.base import ChatRequest, ChatResponse, ModelUnavailable
 from app.api import create_app
-from app.schedule import NIGHTLY_EVAL, register
+from app.schedule import NIGHTLY_EVAL, register, schedule_nightly
 from core import migrate
 from core.auth import create_key
 from core.db import session_scope
@@ -154,15 +154,15 @@ def test_an_unreachable_model_is_a_failed_eval_not_a_drift(
 
 
 def test_the_nightly_eval_is_on_the_beat_schedule(db: Settings) -> None:
-    app = build_app(
-        db.model_copy(
-            update={
-                "service": db.service.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
-            }
-        )
-    )
-    register(app, db)
-    entry = app.conf.beat_schedule["nightly-eval"]
-    assert entry["task"] == NIGHTLY_EVAL and NIGHTLY_EVAL in app.tasks
+    service = db.service.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
+    worker_app = build_app(db.model_copy(update={"service": service}))
+    embedded = dict(worker_app.conf.beat_schedule)
+    register(worker_app)
+    # a worker knows the task but its embedded beat (webhooks) never sends it
+    assert NIGHTLY_EVAL in worker_app.tasks and worker_app.conf.beat_schedule == embedded
+    assert worker_app.conf.task_routes[NIGHTLY_EVAL] == {"queue": "kb"}
+    beat_app = build_app(db.model_copy(update={"service": service}))
+    schedule_nightly(beat_app, db)
+    [entry] = beat_app.conf.beat_schedule.values()
+    assert entry["task"] == NIGHTLY_EVAL
     assert entry["schedule"].hour == {db.ops.nightly_hour}
-    assert app.conf.task_routes[NIGHTLY_EVAL] == {"queue": "kb"}

@@ -118,7 +118,7 @@ def _run_worker(settings: Settings, queue: str, concurrency: int, pool: str, lev
 
     prompt_version()  # refuses to start without the prompt templates
     on_document_done(after_document)  # shadow runs of sampled documents (SHIPDOC_OPS__SHADOW*)
-    schedule.register(celery_app, settings)  # the nightly eval task (sent by `shipdoc beat`)
+    schedule.register(celery_app)  # the nightly eval task (sent by `shipdoc beat`)
     if port:
         _serve_metrics(port)
     if queue != "webhooks":  # webhook delivery uses neither the index nor the model
@@ -237,7 +237,7 @@ def beat_cmd(
     settings = get_settings()
     if not settings.service.broker_url:
         raise ConfigurationError("no broker configured: set SHIPDOC_SERVICE__BROKER_URL")
-    schedule.register(celery_app, settings)
+    schedule.schedule_nightly(celery_app, settings)
     state = settings.var_dir / "celerybeat-schedule"
     state.parent.mkdir(parents=True, exist_ok=True)
     celery_app.start(["beat", "--loglevel", log_level.upper(), "--schedule", str(state)])
