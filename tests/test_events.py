@@ -19,7 +19,7 @@ from core import migrate
 from core.auth import create_key
 from core.db import session_scope
 from core.events import EventType, emit_event, read_events
-from core.models import Document, Event, Record, Role
+from core.models import Document, Record, Role
 from core.settings import Settings
 from tests.service_harness import auth
 from tools.writeback import WriteBackArgs, WriteTarget, write_back
@@ -119,55 +119,67 @@ def test_feed_pages_filters_and_refuses_bad_input(api: tuple[TestClient, str, st
 
 
 @pytest.mark.postgres
-def test_feed_returns_every_event_once_while_writers_commit_out_of_order(
+def test_feed_returns_every_event_once_while_records_are_written_concurrently(
     postgres_url: str,
 ) -> None:
-    """Writers hold their transaction open for a random while after emitting, so without the
-    commit-order lock a reader would page past ids that commit later and miss them."""
+    """Writers store records (write-back, as extraction does) and hold their transaction
+    open for a random while after the event, so without the commit-order lock a reader
+    would page past ids that commit later and miss them."""
     migrate.upgrade(postgres_url)
     writers, per_writer = 6, 25
-    done = threading.Event()
     errors: list[BaseException] = []
+    written: dict[int, list[int]] = {n: [] for n in range(writers)}  # writer -> record ids
 
     def write(n: int) -> None:
         rng = random.Random(n)
+        target = {"page_first": 1, "page_last": 1, "doc_type": "commercial_invoice"}
         try:
             for i in range(per_writer):
                 with session_scope(postgres_url) as session:
-                    emit_event(
-                        session, EventType.DOCUMENT_FAILED, {"writer": n, "i": i}, document_id=n
+                    doc = Document(
+                        sha256=hashlib.sha256(f"{n}-{i}".encode()).hexdigest(),
+                        filename=f"{n}-{i}.pdf",
+                        size_bytes=1,
+                        status="parsed",
+                    )
+                    session.add(doc)
+                    session.flush()
+                    result = write_back(
+                        session,
+                        WriteTarget(document_id=doc.id, **target),
+                        WriteBackArgs(record={"invoice_number": f"INV-{n}-{i}"}),
+                        [],
                     )
                     time.sleep(rng.uniform(0, 0.01))
+                written[n].append(result.record_id)
         except BaseException as exc:  # surfaced by the assertion below
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
     for thread in threads:
         thread.start()
-    seen: list[tuple[int, int]] = []
+    seen: list[int] = []
     cursor = 0
 
     def read_page() -> None:
         nonlocal cursor
         with session_scope(postgres_url) as session:
             for event in read_events(session, after=cursor, limit=7):
-                seen.append((event.payload["writer"], event.payload["i"]))
+                assert event.record_id is not None
+                seen.append(event.record_id)
                 cursor = event.id
 
     while any(t.is_alive() for t in threads):
         read_page()
     for thread in threads:
         thread.join()
-    done.set()
     read_page()
     read_page()
     assert not errors, errors
     assert len(seen) == len(set(seen)) == writers * per_writer
-    for n in range(writers):  # each writer's events in its own order
-        assert [i for w, i in seen if w == n] == list(range(per_writer))
-    with session_scope(postgres_url) as session:
-        ids = [e.id for e in session.query(Event).order_by(Event.id)]
-    assert len(ids) == writers * per_writer
+    assert set(seen) == {r for ids in written.values() for r in ids}
+    for ids in written.values():  # each writer's records in the order it wrote them
+        assert [r for r in seen if r in set(ids)] == ids
 
 
 def test_record_status_events_follow_validation(db_url: str) -> None:

@@ -25,7 +25,8 @@ from core.db import session_scope
 from core.events import EventType, emit_event
 from core.models import Document, Record, Role
 from core.settings import Settings, WebhookSettings
-from tests.service_harness import WorkerProcess, auth, wait_for
+from tests.service_harness import WorkerProcess, auth, embedded_settings, wait_for
+from tests.sim_model_server import SimServer, invoice_pdf
 from tests.webhook_receiver import Received, receiver
 from workers.webhooks import signing, targets
 from workers.webhooks.delivery import deliver_due
@@ -376,3 +377,40 @@ def test_celery_webhooks_worker_delivers_and_its_schedule_survives_a_restart(
         for key in client.scan_iter(match=prefix + "*"):
             client.delete(key)
         client.close()
+
+
+def test_uploads_through_the_pipeline_reach_the_feed_and_the_webhook(tmp_path: Path) -> None:
+    """The real pipeline (embedded, simulated model) emits record.extracted for an invoice
+    and document.rejected for a damaged file; both reach the feed and the receiver."""
+    with SimServer(latency=0.0) as sim, receiver() as hook:
+        settings = embedded_settings(tmp_path / "var", sim.url).model_copy(
+            update={
+                "webhooks": WebhookSettings(allow_networks=["127.0.0.1/32"], poll_interval_s=0.1)
+            }
+        )
+        with TestClient(create_app(settings)) as client:
+            admin = create_key(settings.database_url, Role.ADMIN, "ada").token
+            secret = client.post(
+                "/v1/webhooks", json={"url": hook.url}, headers=auth(admin)
+            ).json()["secret"]
+            files = [
+                ("files", ("invoice.pdf", invoice_pdf("INV-7001"), "application/pdf")),
+                ("files", ("broken.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 50, "application/pdf")),
+            ]
+            uploaded = client.post("/v1/documents", files=files, headers=auth(admin)).json()
+            invoice_id, broken_id = (d["document_id"] for d in uploaded["documents"])
+            events = wait_for(
+                lambda: (
+                    len(e := client.get("/v1/events", headers=auth(admin)).json()["items"]) >= 2
+                    and e
+                ),
+                60,
+                "the pipeline's events",
+            )
+            kinds = {(e["type"], e["data"]["document_id"]) for e in events}
+            assert ("record.extracted", invoice_id) in kinds
+            assert ("document.rejected", broken_id) in kinds
+            received = wait_for(lambda: len(hook.seen()) >= len(events) and hook.seen(), 10, "all")
+            assert sorted(_verified(secret, r)["id"] for r in received) == sorted(
+                e["id"] for e in events
+            )
