@@ -19,6 +19,8 @@ install: $(BIN)/python system-deps
 
 # Debian packages: installed when missing and we are root, otherwise named exactly.
 # prometheus brings promtool, which checks and unit-tests deploy/prometheus/alerts.yml.
+# Chromium is the browser of the web tests (Playwright drives /usr/bin/chromium; never
+# `playwright install`, which downloads a browser build of its own).
 system-deps:
 	@missing=""; \
 	command -v tesseract >/dev/null || missing="tesseract-ocr"; \
@@ -26,6 +28,8 @@ system-deps:
 	  dpkg -s tesseract-ocr-$$l >/dev/null 2>&1 || missing="$$missing tesseract-ocr-$$l"; \
 	done; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/chromedriver ] || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing Debian packages:$$missing"; \

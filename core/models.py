@@ -111,6 +111,10 @@ class Record(Base):
     __tablename__ = "records"
     __table_args__ = (
         UniqueConstraint("document_id", "page_first", name="uq_records_document_page_first"),
+        # The dashboard's table: newest first, filtered by status or type (0008_i11).
+        Index("ix_records_created_at", "created_at"),
+        Index("ix_records_status_created_at", "status", "created_at"),
+        Index("ix_records_doc_type_created_at", "doc_type", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -133,6 +137,8 @@ class Record(Base):
     # "source"}]}. Shown to the reviewer; never part of ``data`` and never blocks a status.
     suggestions: Mapped[dict[str, Any] | None] = mapped_column(JsonType, default=dict)
     run_id: Mapped[int | None] = mapped_column(ForeignKey("agent_runs.id", ondelete="SET NULL"))
+    # Bumped by every review: a save that names an older version is refused (two reviewers).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -162,7 +168,9 @@ class AgentRun(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     cost: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Routing by complexity (agent/routing.py): the tier chosen and the features it saw.
     route_tier: Mapped[str | None] = mapped_column(String(20))
@@ -270,7 +278,7 @@ class Job(Base):
     timings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     queued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -458,3 +466,18 @@ class EvalResult(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+
+
+class WebSession(Base):
+    """A signed-in browser (app/web): the cookie holds a random token, stored here hashed."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    api_key_id: Mapped[int] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

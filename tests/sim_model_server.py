@@ -5,7 +5,9 @@ Standard library only; runs in a thread (``SimServer``) or as a script
 waits ``latency`` seconds, then answers like a well-behaved model:
 
 * a structured-output request for an invoice schema gets the invoice printed by
-  ``invoice_pdf`` (the invoice number is read back from the prompt);
+  ``invoice_pdf`` (the invoice number is read back from the prompt); for an invoice
+  number ending in ``R`` the total is 10 above its lines, which validation flags (a
+  record that needs review);
 * a classification request gets ``commercial_invoice``;
 * a request offering tools gets a ``write_back`` call with the record already in the
   conversation;
@@ -14,8 +16,12 @@ waits ``latency`` seconds, then answers like a well-behaved model:
 
 ``POST /control`` changes latency and failures at run time (``{"latency": 2.0,
 "chat_latency": 0.1, "fail_status": 503, "fail_count": 3}``; ``chat_latency`` applies to
-requests without schema or tools; ``fail_count`` -1 fails forever); ``GET /stats``
-reports requests served and seconds spent "thinking".
+requests without schema or tools; ``fail_count`` -1 fails forever; ``token_delay`` is the
+pause between the words of a streamed answer); ``GET /stats`` reports requests served and
+seconds spent "thinking".
+
+A request with ``"stream": true`` gets its answer as server-sent chunks, one word each,
+like any OpenAI-compatible server, and the usage in a last chunk when asked for.
 """
 
 from __future__ import annotations
@@ -100,6 +106,8 @@ class Behaviour:
         self.latency = latency
         # Latency of plain chat requests (no schema, no tools); None: ``latency``.
         self.chat_latency: float | None = None
+        # Seconds between the words of a streamed answer.
+        self.token_delay = 0.0
         self.fail_status = 503
         self.fail_count = 0
         self.requests = 0
@@ -140,7 +148,10 @@ def _reply(body: dict[str, Any]) -> dict[str, Any]:
             content = json.dumps({"doc_type": "commercial_invoice"})
         else:
             found = _INVOICE_NO.search(text)
-            content = json.dumps(invoice_values(found.group(1) if found else "INV-0"))
+            values = invoice_values(found.group(1) if found else "INV-0")
+            if values["invoice_number"].endswith("R"):
+                values["total"] += 10
+            content = json.dumps(values)
     elif body.get("tools"):
         record = next(
             (m["content"] for m in reversed(messages) if m.get("role") == "assistant"), "{}"
@@ -224,7 +235,13 @@ def make_handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
             body = self._body()
             if self.path == "/control":
                 with behaviour.lock:
-                    for key in ("latency", "chat_latency", "fail_status", "fail_count"):
+                    for key in (
+                        "latency",
+                        "chat_latency",
+                        "fail_status",
+                        "fail_count",
+                        "token_delay",
+                    ):
                         if key in body:
                             setattr(behaviour, key, body[key])
                 self._send(200, {"ok": True})
@@ -237,7 +254,36 @@ def make_handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
             if fail is not None:
                 self._send(fail, {"error": {"message": "simulated failure", "type": "server"}})
                 return
-            self._send(200, _reply(body))
+            if body.get("stream"):
+                self._stream(body, _reply(body))
+            else:
+                self._send(200, _reply(body))
+
+        def _stream(self, body: dict[str, Any], reply: dict[str, Any]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            base = {k: reply[k] for k in ("id", "created", "model")}
+            base["object"] = "chat.completion.chunk"
+            text = reply["choices"][0]["message"].get("content") or ""
+            words = re.findall(r"\S+\s*|\s+", text)
+            for n, word in enumerate(words):
+                if n and behaviour.token_delay:
+                    time.sleep(behaviour.token_delay)
+                delta = {"content": word} if n else {"role": "assistant", "content": word}
+                self._event({**base, "choices": [{"index": 0, "delta": delta}]})
+            self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            if (body.get("stream_options") or {}).get("include_usage"):
+                self._event({**base, "choices": [], "usage": reply["usage"]})
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+
+        def _event(self, payload: dict[str, Any]) -> None:
+            self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+            self.wfile.flush()
 
     return Handler
 

@@ -15,9 +15,11 @@ from agent.models.base import (
     ModelOutputInvalid,
     ModelTimeout,
     ModelUnavailable,
+    OnDelta,
     ToolCall,
     ToolSpec,
     Usage,
+    stream_chat,
 )
 from agent.models.factory import build_model, shared_model
 
@@ -30,9 +32,11 @@ __all__ = [
     "ModelOutputInvalid",
     "ModelTimeout",
     "ModelUnavailable",
+    "OnDelta",
     "ToolCall",
     "ToolSpec",
     "Usage",
     "build_model",
     "shared_model",
+    "stream_chat",
 ]

@@ -6,6 +6,7 @@ is backend-agnostic.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -81,6 +82,12 @@ class ChatResponse(BaseModel):
     failed_cost_usd: float | None = None
     # Tool calls written into the text that could not be parsed (kept in ``content``).
     tool_call_errors: list[str] = Field(default_factory=list)
+    # Streamed requests: seconds from sending the request to the first text delta.
+    first_token_s: float | None = None
+
+
+# Receives each piece of answer text as the model produces it (``stream_chat``).
+OnDelta = Callable[[str], None]
 
 
 @runtime_checkable
@@ -120,3 +127,20 @@ class ModelOutputInvalid(ModelError):
         super().__init__(message)
         # Every response spent on the attempt, so that its tokens are still accounted.
         self.responses: list[ChatResponse] = list(responses or [])
+
+
+def stream_chat(model: ChatModel, request: ChatRequest, on_delta: OnDelta) -> ChatResponse:
+    """A plain-text answer streamed: ``on_delta`` gets the text as the backend produces it.
+
+    Backends with a ``stream`` method stream for real (OpenAI-compatible servers,
+    llama.cpp in process, the router over them); any other gets the whole answer as one
+    delta. Tool calls are not streamed: use ``chat`` for requests with tools.
+    """
+    stream = getattr(model, "stream", None)
+    if stream is not None:
+        response: ChatResponse = stream(request, on_delta)
+        return response
+    response = model.chat(request)
+    if response.content:
+        on_delta(response.content)
+    return response

@@ -21,6 +21,7 @@ from agent.models.base import (
     ModelError,
     ModelTimeout,
     ModelUnavailable,
+    OnDelta,
     Usage,
 )
 from agent.models.schema import response_format
@@ -138,6 +139,40 @@ class LlamaLocalModel:
                 f"{self.name}: took {latency:.1f} s, above the {request.timeout_s:g} s limit"
             )
         return self._response(request, result, latency)
+
+    def stream(self, request: ChatRequest, on_delta: OnDelta) -> ChatResponse:
+        """A plain-text answer streamed token by token as llama.cpp samples it."""
+        loaded = _load(self.path, self.n_ctx, self.n_threads)
+        kwargs = self.request_kwargs(request)
+        parts: list[str] = []
+        first: float | None = None
+        finish: str | None = None
+        with loaded.lock:
+            started = time.monotonic()
+            try:
+                for chunk in loaded.llama.create_chat_completion(**kwargs, stream=True):
+                    choice = chunk["choices"][0]
+                    text = (choice.get("delta") or {}).get("content") or ""
+                    if text:
+                        first = first if first is not None else time.monotonic() - started
+                        parts.append(text)
+                        on_delta(text)
+                    finish = choice.get("finish_reason") or finish
+            except ValueError as exc:
+                raise ModelError(f"{self.name}: {exc}") from exc
+            latency = time.monotonic() - started
+            # Streamed chunks carry no usage; the context holds prompt + completion tokens.
+            total = int(getattr(loaded.llama, "n_tokens", 0))
+        completion = len(parts)
+        return ChatResponse(
+            content="".join(parts),
+            usage=Usage(prompt_tokens=max(total - completion, 0), completion_tokens=completion),
+            model=self.name,
+            backend=self.backend,
+            latency_s=latency,
+            finish_reason=finish,
+            first_token_s=first,
+        )
 
     def _response(self, request: ChatRequest, result: Any, latency_s: float) -> ChatResponse:
         choice = result["choices"][0]

@@ -18,6 +18,7 @@ from agent.models.base import (
     ModelError,
     ModelTimeout,
     ModelUnavailable,
+    OnDelta,
     ToolCall,
     Usage,
 )
@@ -81,17 +82,60 @@ class OpenAIChatModel:
             completion = self._client.chat.completions.create(
                 **body, timeout=request.timeout_s, stream=False
             )
-        except openai.APITimeoutError as exc:
-            raise ModelTimeout(
-                f"{self.name} at {self.base_url}: no answer within {request.timeout_s:g} s"
-            ) from exc
-        except openai.APIConnectionError as exc:
-            raise ModelUnavailable(f"{self.name} at {self.base_url}: {exc}") from exc
-        except openai.APIStatusError as exc:
-            raise _status_error(self.name, exc) from exc
         except openai.OpenAIError as exc:
-            raise ModelError(f"{self.name} at {self.base_url}: {exc}") from exc
+            raise self._error(exc, request) from exc
         return self._response(request, completion, time.monotonic() - started)
+
+    def stream(self, request: ChatRequest, on_delta: OnDelta) -> ChatResponse:
+        """A plain-text answer streamed token by token (``stream=True`` on the wire)."""
+        body = self.request_body(request)
+        started = time.monotonic()
+        first: float | None = None
+        parts: list[str] = []
+        usage = Usage()
+        finish: str | None = None
+        try:
+            chunks = self._client.chat.completions.create(
+                **body,
+                timeout=request.timeout_s,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            for chunk in chunks:
+                if chunk.usage is not None:
+                    usage = Usage(
+                        prompt_tokens=chunk.usage.prompt_tokens,
+                        completion_tokens=chunk.usage.completion_tokens,
+                    )
+                for choice in chunk.choices:
+                    text = choice.delta.content or ""
+                    if text:
+                        first = first if first is not None else time.monotonic() - started
+                        parts.append(text)
+                        on_delta(text)
+                    finish = choice.finish_reason or finish
+        except openai.OpenAIError as exc:
+            raise self._error(exc, request) from exc
+        return ChatResponse(
+            content="".join(parts),
+            usage=usage,
+            model=self.name,
+            backend=self.backend,
+            latency_s=time.monotonic() - started,
+            finish_reason=finish,
+            first_token_s=first,
+        )
+
+    def _error(self, exc: openai.OpenAIError, request: ChatRequest) -> ModelError:
+        if isinstance(exc, openai.APITimeoutError):
+            return ModelTimeout(
+                f"{self.name} at {self.base_url}: no answer within {request.timeout_s:g} s"
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return ModelUnavailable(f"{self.name} at {self.base_url}: {exc}")
+        if isinstance(exc, openai.APIStatusError):
+            return _status_error(self.name, exc)
+        return ModelError(f"{self.name} at {self.base_url}: {exc}")
 
     def _response(
         self, request: ChatRequest, completion: ChatCompletion, latency_s: float

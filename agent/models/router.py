@@ -23,7 +23,9 @@ from agent.models.base import (
     ChatResponse,
     ModelError,
     ModelUnavailable,
+    OnDelta,
     Usage,
+    stream_chat,
 )
 from agent.models.tracing import TracedModel, count_cost, purpose_of
 from core import metrics
@@ -171,6 +173,49 @@ class RoutedModel:
                 raise type(fallback_exc)(
                     f"{fallback_exc.message} (fallback, after the primary failed: {exc.message})"
                 ) from fallback_exc
+
+    def stream(self, request: ChatRequest, on_delta: OnDelta) -> ChatResponse:
+        """Streamed from the primary; the fallback takes over only if no text was sent yet.
+
+        No retries: a person is waiting, and a retried stream would repeat its text.
+        """
+        sent = False
+
+        def relay(text: str) -> None:
+            nonlocal sent
+            sent = True
+            on_delta(text)
+
+        try:
+            return self._stream(self.primary, request, relay, self.breaker)
+        except ModelError as exc:
+            if sent or not exc.transient or self.fallback is None:
+                raise
+            return self._stream(self.fallback, request, relay, None)
+
+    def _stream(
+        self,
+        route: Route,
+        request: ChatRequest,
+        on_delta: OnDelta,
+        breaker: CircuitBreaker | None,
+    ) -> ChatResponse:
+        if breaker is not None and not breaker.allow():
+            raise CircuitOpen(
+                f"{route.model.name}: circuit open after repeated failures; "
+                f"retrying in at most {breaker.reset_s:g} s"
+            )
+        try:
+            response = stream_chat(route.model, request, on_delta)
+        except ModelError as exc:
+            if breaker is not None and exc.transient:
+                breaker.record_failure()
+            raise
+        if breaker is not None:
+            breaker.record_success()
+        if route.price is None:
+            return response
+        return response.model_copy(update={"cost_usd": route.price.cost(response.usage)})
 
     def _call(
         self,

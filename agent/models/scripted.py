@@ -8,11 +8,12 @@ estimated (4 characters a token) so that token bounds can be exercised.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from agent.models.base import ChatRequest, ChatResponse, ModelError, ToolCall, Usage
+from agent.models.base import ChatRequest, ChatResponse, ModelError, OnDelta, ToolCall, Usage
 
 Step: TypeAlias = "ChatResponse | str | ModelError | Callable[[ChatRequest], ChatResponse | str]"
 
@@ -66,6 +67,13 @@ class ScriptedModel:
         if step.usage == Usage():
             step = step.model_copy(update={"usage": self._estimated_usage(request, step)})
         return step
+
+    def stream(self, request: ChatRequest, on_delta: OnDelta) -> ChatResponse:
+        """The scripted reply, handed over one word at a time."""
+        response = self.chat(request)
+        for piece in re.findall(r"\S+\s*|\s+", response.content):
+            on_delta(piece)
+        return response
 
     @staticmethod
     def _estimated_usage(request: ChatRequest, response: ChatResponse) -> Usage:

@@ -1,8 +1,9 @@
 """Chat: a question (and optional conversation id) in, an answer citing knowledge-base
 chunks and records out, streamed as server-sent events (or one JSON body on request).
 
-The answer is computed on the ``interactive`` queue (workers/chat.py), never in the pool
-that runs extractions; this route relays the task's event stream.
+The answer is computed on the ``interactive`` queue (workers/chat.py calling
+agent/chat.py), never in the pool that runs extractions; this route relays the task's
+event stream. A conversation belongs to the key that started it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from agent.chat import ConversationSummary, Turn, check_owner, conversation, conversations_of
 from app.api.deps import Chatter, ServiceState, State, rate_limit
-from app.api.errors import ApiError, body
+from app.api.errors import ApiError, body, from_shipdoc
+from core.errors import NotFound
 from workers.chat import ChatJob
 from workers.streams import END_EVENTS
 
@@ -58,10 +61,32 @@ def _sse(events: Iterator[dict[str, Any] | None]) -> Iterator[str]:
         yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
-@router.post("", responses={200: {"content": {"text/event-stream": {}}}, 429: {}, 503: {}})
+@router.get("", response_model=list[ConversationSummary])
+def list_conversations(state: State, principal: Chatter) -> list[ConversationSummary]:
+    """This key's latest conversations, newest first."""
+    return conversations_of(principal.key_id, state.settings)
+
+
+@router.get("/{conversation_id}", response_model=list[Turn], responses={404: {}})
+def read_conversation(conversation_id: str, state: State, principal: Chatter) -> list[Turn]:
+    """The turns of one of this key's conversations (another key's is not found)."""
+    try:
+        return conversation(conversation_id, principal.key_id, state.settings)
+    except NotFound as exc:
+        raise from_shipdoc(exc) from exc
+
+
+@router.post("", responses={200: {"content": {"text/event-stream": {}}}, 404: {}, 429: {}, 503: {}})
 async def chat(request: ChatIn, state: State, principal: Chatter) -> Any:
     """Ask a question; SSE events: ``sources``, ``delta`` (answer text), ``done`` or ``error``."""
     rate_limit(state, "chat", principal, state.settings.service.chat_rate_per_minute)
+    if request.conversation_id:
+        try:
+            await run_in_threadpool(
+                check_owner, request.conversation_id, principal.key_id, state.settings
+            )
+        except NotFound as exc:
+            raise from_shipdoc(exc) from exc
     job = ChatJob(
         stream_id=uuid.uuid4().hex,
         conversation_id=request.conversation_id or uuid.uuid4().hex,

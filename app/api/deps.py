@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.errors import ApiError
 from app.api.ratelimit import RateLimiter
 from core.auth import AuthError, Permission, Principal, authenticate
+from core.sessions import resolve_session, same_token
 from core.settings import Settings
 from workers.dispatch import Dispatcher
 
@@ -38,6 +39,12 @@ def get_state(request: Request) -> ServiceState:
 
 State = Annotated[ServiceState, Depends(get_state)]
 
+# The web app's session cookie (app/web): the pages' scripts call this API with it and
+# send the session's CSRF token in this header on every request that changes something.
+SESSION_COOKIE = "shipdoc_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 def _token(request: Request) -> str:
     header = request.headers.get("authorization", "")
@@ -48,6 +55,9 @@ def _token(request: Request) -> str:
 
 async def get_principal(request: Request, state: State) -> Principal:
     token = _token(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not token and cookie:
+        return await _session_principal(request, state, cookie)
     if not token:
         raise ApiError(
             401,
@@ -59,6 +69,18 @@ async def get_principal(request: Request, state: State) -> Principal:
         return await run_in_threadpool(authenticate, state.settings.database_url, token)
     except AuthError as exc:
         raise ApiError(401, exc.code, exc.message, headers={"WWW-Authenticate": "Bearer"}) from exc
+
+
+async def _session_principal(request: Request, state: ServiceState, cookie: str) -> Principal:
+    try:
+        identity = await run_in_threadpool(resolve_session, state.settings.database_url, cookie)
+    except AuthError as exc:
+        raise ApiError(401, exc.code, exc.message) from exc
+    if request.method not in SAFE_METHODS and not same_token(
+        identity.csrf_token, request.headers.get(CSRF_HEADER)
+    ):
+        raise ApiError(403, "csrf_failed", "the request lacks the session's CSRF token")
+    return identity.principal
 
 
 def require(permission: Permission) -> Callable[..., Principal]:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from agent.prompting import prompt_version
+from app import web
 from app.api import (
     chat,
     documents,
@@ -102,4 +103,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     processing.on_document_done(shadow.after_document)
     # A server span per request (probes and scrapes excluded); no-op without a provider.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
+    # The operators' pages (app/web) after the API, which their scripts call.
+    web.mount(app)
     return app

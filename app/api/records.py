@@ -48,6 +48,7 @@ class RecordSummary(BaseModel):
     review_state: str  # unreviewed | approved | corrected
     page_first: int
     page_last: int
+    version: int
     created_at: datetime
     updated_at: datetime
 
@@ -111,6 +112,7 @@ def summaries(session: Session, stmt: Select[tuple[Record]], limit: int, offset:
             review_state=review_state(reviews[r.id]),
             page_first=r.page_first,
             page_last=r.page_last,
+            version=r.version,
             created_at=r.created_at,
             updated_at=r.updated_at,
         )
@@ -178,6 +180,7 @@ def record_out(session: Session, record_id: int) -> RecordOut:
         review_state=review_state(reviews),
         page_first=record.page_first,
         page_last=record.page_last,
+        version=record.version,
         created_at=record.created_at,
         updated_at=record.updated_at,
         schema_version=record.schema_version,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import exists, select
+from sqlalchemy import CursorResult, exists, select, update
+from sqlalchemy.orm import Session
 
 from app.api.corrections import (
     check_corrections,
@@ -34,9 +35,16 @@ class ReviewIn(BaseModel):
         description="corrections by field path, e.g. {'shipper.name': 'ACME BV'}",
     )
     comment: str | None = Field(default=None, max_length=2000)
+    version: int | None = Field(
+        default=None,
+        description="the record version the reviewer saw; a save over a newer one is refused "
+        "with 409 (another reviewer saved first)",
+    )
 
 
-@router.post("/v1/records/{record_id}/review", response_model=RecordOut)
+@router.post(
+    "/v1/records/{record_id}/review", response_model=RecordOut, responses={409: {}, 422: {}}
+)
 def review_record(record_id: DbId, body: ReviewIn, state: State, principal: Reviewer) -> RecordOut:
     """Approve the record as extracted, or correct fields; the original stays beside them."""
     if body.action == "correct" and not body.fields:
@@ -52,6 +60,19 @@ def review_record(record_id: DbId, body: ReviewIn, state: State, principal: Revi
         record = session.get(Record, record_id, with_for_update=True)
         if record is None:
             raise ApiError(404, "not_found", f"no record with id {record_id}")
+        if body.version is not None and body.version != record.version:
+            raise ApiError(409, "version_conflict", _conflict(session, record, body.version))
+        # A compare-and-set, so that two saves racing past the check above still cannot
+        # both land (SQLite ignores FOR UPDATE).
+        bumped = session.execute(
+            update(Record)
+            .where(Record.id == record_id, Record.version == record.version)
+            .values(version=Record.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if cast(CursorResult[Any], bumped).rowcount != 1:
+            raise ApiError(409, "version_conflict", _conflict(session, record, record.version))
+        session.expire(record)
         if body.action == "approve" and record.status in _UNAPPROVABLE:
             raise ApiError(
                 409, "not_approvable", f"a {record.status} record holds no data to approve"
@@ -97,6 +118,20 @@ def review_record(record_id: DbId, body: ReviewIn, state: State, principal: Revi
             record_id=record.id,
         )
         return out
+
+
+def _conflict(session: Session, record: Record, seen: int) -> str:
+    last = session.scalars(
+        select(RecordReview)
+        .where(RecordReview.record_id == record.id)
+        .order_by(RecordReview.id.desc())
+        .limit(1)
+    ).first()
+    who = f" by {last.reviewer} at {last.created_at:%Y-%m-%d %H:%M} UTC" if last else ""
+    return (
+        f"record {record.id} was saved{who} after you opened it (you had version {seen}, "
+        f"it is now {record.version}); reload it to see that change, then save again"
+    )
 
 
 @router.get("/v1/review-queue", response_model=RecordList)
