@@ -6,8 +6,8 @@ waits ``latency`` seconds, then answers like a well-behaved model:
 
 * a structured-output request for an invoice schema gets the invoice printed by
   ``invoice_pdf`` (the invoice number is read back from the prompt); for an invoice
-  number ending in ``R`` the total is 10 above its lines, which validation flags (a
-  record that needs review);
+  number ending in ``R`` the buyer's name is one the page does not print (a misread:
+  its confidence stays low and the record needs review);
 * a classification request gets ``commercial_invoice``;
 * a request offering tools gets a ``write_back`` call with the record already in the
   conversation;
@@ -37,7 +37,8 @@ from typing import Any
 import pymupdf
 
 INVOICE_DATE = "2026-11-02"
-_INVOICE_NO = re.compile(r"Invoice No:\s*(\S+)")
+_INVOICE_NO = re.compile(r"Invoice No:\s*([A-Z0-9][A-Za-z0-9\-/]*)")
+MISREAD_BUYER = "Rotterdam Trading Holding NV"
 _CITE = re.compile(r"\[(?:chunk|record):[A-Za-z0-9\-]+\]")
 
 
@@ -147,10 +148,11 @@ def _reply(body: dict[str, Any]) -> dict[str, Any]:
         if "doc_type" in schema and "invoice_number" not in schema:
             content = json.dumps({"doc_type": "commercial_invoice"})
         else:
-            found = _INVOICE_NO.search(text)
-            values = invoice_values(found.group(1) if found else "INV-0")
+            # the document comes after the instructions, which may quote the label too
+            found = _INVOICE_NO.findall(text)
+            values = invoice_values(found[-1] if found else "INV-0")
             if values["invoice_number"].endswith("R"):
-                values["total"] += 10
+                values["buyer"]["name"] = MISREAD_BUYER
             content = json.dumps(values)
     elif body.get("tools"):
         record = next(

@@ -23,7 +23,7 @@ from core.models import Role
 from core.settings import Settings
 from kb.index import close_local_clients
 from kb.ingest import ingest
-from tests.sim_model_server import SimServer
+from tests.sim_model_server import MISREAD_BUYER, SimServer
 from tests.web_harness import (
     Server,
     Site,
@@ -181,7 +181,7 @@ def test_a_record_shows_its_page_with_linked_boxes_and_its_run(site: Site, page:
 
     needs = site.records["needs_review"][-1]
     page.goto(f"{site.url}/records/{needs}")
-    expect(page.locator("tr.low").first).to_be_visible()  # the total is not on the page
+    expect(page.locator("tr.low").first).to_be_visible()  # the misread buyer
     page.get_by_role("link", name="Run details").click()
     expect(page.get_by_role("heading", name=re.compile(r"Agent run \d+"))).to_be_visible()
     expect(page.locator("table.compact")).to_contain_text("requests")
@@ -196,7 +196,7 @@ def test_correct_a_field_with_the_keyboard_and_approve(site: Site, page: Page) -
     look(page, "review")
     rows = page.locator("tr[data-path]")
     paths = rows.evaluate_all("(rs) => rs.map((r) => r.dataset.path)")
-    target = paths.index("total")
+    target = paths.index("buyer.name")
     page.keyboard.press("j")
     page.keyboard.press("k")
     for _ in range(target):
@@ -204,7 +204,7 @@ def test_correct_a_field_with_the_keyboard_and_approve(site: Site, page: Page) -
     expect(rows.nth(target)).to_be_focused()
     page.keyboard.press("Enter")
     page.keyboard.press("Control+a")
-    page.keyboard.type("500")
+    page.keyboard.type("Rotterdam Trading BV")
     page.keyboard.press("Enter")
     expect(page.locator("#pending")).to_contain_text("1 correction")
     page.keyboard.press("a")
@@ -212,8 +212,8 @@ def test_correct_a_field_with_the_keyboard_and_approve(site: Site, page: Page) -
 
     record = site.api("GET", f"/v1/records/{record_id}").json()
     [review] = record["reviews"]
-    assert review["corrected"] == {"total": 500}
-    assert review["original"] == {"total": 510.0}
+    assert review["corrected"] == {"buyer.name": "Rotterdam Trading BV"}
+    assert review["original"] == {"buyer.name": MISREAD_BUYER}
     assert review["reviewer"].startswith("operator-tester")
     assert record["review_state"] == "corrected"
 

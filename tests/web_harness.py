@@ -64,8 +64,8 @@ def free_port() -> int:
 
 
 def invoice(number: str) -> bytes:
-    """An invoice the simulated model reads; a number ending in R needs review (the
-    model's total does not add up)."""
+    """An invoice the simulated model reads; for a number ending in R it misreads the
+    buyer, so the record needs review."""
     return invoice_pdf(number)
 
 
