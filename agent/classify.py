@@ -18,6 +18,7 @@ from agent.models.base import ChatModel, ChatRequest, ChatResponse, Message
 from agent.models.structured import complete_structured
 from agent.prompting import classify_prompt, render_document
 from core.records import DocType
+from tools.candidates import best, find_candidates
 from tools.provenance import PageText
 
 # Title phrases, lower case. A title in a page's first lines is strong evidence.
@@ -123,17 +124,31 @@ def keyword_type(text: str) -> DocType | None:
     return best if top >= 3 and top - second >= 2 else None
 
 
+def _invoice_number(page: PageText) -> str | None:
+    found = best(find_candidates([page.model_copy(update={"words": []})]), "invoice_number")
+    return str(found.value) if found is not None else None
+
+
 def split_groups(pages: list[PageText]) -> list[list[PageText]]:
+    """Consecutive pages per document: a page starts one when it says "page 1 of n", names
+    another document type in its title, or prints another invoice number than the pages
+    before it (several invoices scanned into one PDF)."""
     groups: list[list[PageText]] = []
     current_type: DocType | None = None
+    current_number: str | None = None
     for page in pages:
         page_type = title_type(page.text)
-        starts = bool(_PAGE_ONE.search(page.text)) or (
-            page_type is not None and page_type != current_type
+        number = _invoice_number(page)
+        starts = (
+            bool(_PAGE_ONE.search(page.text))
+            or (page_type is not None and page_type != current_type)
+            or (number is not None and current_number is not None and number != current_number)
         )
         if not groups or (starts and groups[-1]):
             groups.append([])
             current_type = page_type
+            current_number = None
+        current_number = number or current_number
         groups[-1].append(page)
     return groups
 

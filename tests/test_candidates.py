@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from agent.classify import split_groups
 from agent.crosscheck import crosscheck, render_hints
 from agent.models.scripted import ScriptedModel
 from agent.pipeline import extract_document
@@ -166,3 +167,15 @@ def test_a_document_of_none_of_the_four_types_says_so(settings: Settings, sqlite
     assert outcome.status == "failed" and rec.status == "failed"
     assert [i["code"] for i in rec.issues] == ["not_a_shipment_document"]
     assert len(model.requests) == 1
+
+
+def test_a_new_invoice_number_starts_a_new_document() -> None:
+    pages = [
+        PageText(number=1, text="INVOICE\nInvoice No: A-100\nWidgets 10.00"),
+        PageText(number=2, text="INVOICE\nInvoice No: B-200\nPage 1\nGadgets"),
+        PageText(number=3, text="INVOICE\nInvoice No: B-200\ncontinued\nTotal 30.00"),
+        PageText(number=4, text="terms and conditions"),
+        PageText(number=5, text="INVOICE\nInvoice No: C-300\nTotal 5.00"),
+    ]
+    groups = split_groups(pages)
+    assert [[p.number for p in g] for g in groups] == [[1], [2, 3, 4], [5]]
