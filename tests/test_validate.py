@@ -203,3 +203,20 @@ def test_printed_containers_the_model_left_out_are_added() -> None:
         {"number": "CSQU3054383", "seal": "EU1"},
         {"number": "MSKU1234565"},
     ]
+
+
+def test_a_trailing_country_name_leaves_the_address_for_the_country_field() -> None:
+    values = normalize(
+        "commercial_invoice",
+        {
+            "seller": {"name": "S", "address": "19 Binhai Avenue, 200120 Shanghai, China"},
+            "buyer": {"name": "B", "address": "Kade 5, 3011 Rotterdam", "country": "nl"},
+        },
+    )
+    assert values["seller"] == {
+        "name": "S",
+        "address": "19 Binhai Avenue, 200120 Shanghai",
+        "country": "CN",
+    }
+    assert values["buyer"]["address"] == "Kade 5, 3011 Rotterdam"
+    assert values["buyer"]["country"] == "NL"

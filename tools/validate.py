@@ -185,6 +185,21 @@ def _norm_country(value: Any) -> Any:
     return code if code in ISO_3166_ALPHA2 else (country_code(value) or value)
 
 
+def _norm_party(party: dict[str, Any]) -> dict[str, Any]:
+    """Country code normalized; an address that ends with a country name leaves the name to
+    ``country`` (``..., 200120 Shanghai, China`` -> address without it, country ``CN``)."""
+    out = dict(party)
+    address = out.get("address")
+    if isinstance(address, str) and "," in address:
+        head, _, last = address.rpartition(",")
+        code = country_code(last.strip())
+        if code is not None and head.strip():
+            out["address"] = head.strip()
+            out["country"] = out.get("country") or code
+    out["country"] = _norm_country(out.get("country"))
+    return out
+
+
 def normalize(doc_type: DocType, values: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``values`` with the spellings that have one right form rewritten."""
     out: dict[str, Any] = values_model_for(doc_type).model_validate(values).model_dump()
@@ -205,7 +220,7 @@ def normalize(doc_type: DocType, values: dict[str, Any]) -> dict[str, Any]:
             out[key] = _norm_country(out[key])
     for key in (*_PARTIES, *_PARTIES_DECL):
         if isinstance(out.get(key), dict):
-            out[key]["country"] = _norm_country(out[key].get("country"))
+            out[key] = _norm_party(out[key])
     for key in _LOCATIONS:
         loc = out.get(key)
         if not isinstance(loc, dict):
