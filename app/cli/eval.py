@@ -238,6 +238,7 @@ def run(
     cached_only: bool = typer.Option(
         False, "--cached-only", help="extract nothing; score the files already predicted"
     ),
+    files: str = typer.Option("", "--files", help="only these file ids (comma-separated)"),
 ) -> None:
     """Extract golden files with the configured model and score them (resumable: predictions
     are cached per file, model and extractor version under --work)."""
@@ -250,6 +251,9 @@ def run(
         truths = [t for t in truths if t.id in keep]
     if sample:
         truths = stratified_sample(truths, sample, seed)
+    if files:
+        wanted = [f.strip() for f in files.split(",") if f.strip()]
+        truths = sorted((t for t in truths if t.id in wanted), key=lambda t: wanted.index(t.id))
     console = Console(width=140)
     console.print(f"{len(truths)} files ({split}): " + " ".join(t.id for t in truths))
     with Progress(
