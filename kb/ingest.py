@@ -90,6 +90,8 @@ def ingest(
     if not index.exists(client, name):
         index.create(client, settings.kb, name, record)
     index.verify(client, name, record)
+    if not settings.kb.qdrant_url:
+        index.fast_local_writes(client, name)
 
     stored = index.existing_hashes(client, name)
     wanted = {c.point_id: c for c in items}
