@@ -100,7 +100,7 @@ def ingest(
     loaded = snapshot.Loaded("unused", "", {})
     if (
         todo
-        and corpus != "docs"
+        and (corpus != "docs" or path is None)
         and (settings.kb.use_snapshot if use_snapshot is None else use_snapshot)
     ):
         loaded = snapshot.load(snapshot_dir(settings), corpus, items, embedder)
@@ -204,8 +204,6 @@ def write_snapshot(
     progress: Progress | None = None,
 ) -> tuple[Path, IngestReport]:
     """Bring the collection up to date, then write its vectors as the corpus's snapshot."""
-    if corpus == "docs":
-        raise BadQuery("only the tariff corpora (hs2022, cn2026) have snapshots")
     embedder = embedder or make_embedder(settings.kb)
     report = ingest(settings, corpus, embedder=embedder, progress=progress)
     items = load_chunks(settings, corpus)

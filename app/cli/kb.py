@@ -68,15 +68,15 @@ def ingest_cmd(
 
 @app.command("snapshot")
 def snapshot_cmd(
-    source: str | None = typer.Option(None, "--source", help="hs2022 or cn2026 (default: both)"),
+    source: str | None = typer.Option(None, "--source", help=SOURCE_HELP),
     out: Path | None = typer.Option(None, "--out", help="folder (default: kb/snapshot)"),
 ) -> None:
-    """Write the tariff collections' vectors as the prebuilt snapshot (ingests first)."""
-    if source is not None and source not in ("hs2022", "cn2026"):
-        raise BadQuery(f"unknown source {source!r}; expected hs2022 or cn2026")
+    """Write the collections' vectors as the prebuilt snapshot (ingests first)."""
+    if source is not None and source not in index.CORPORA:
+        raise BadQuery(f"unknown source {source!r}; expected {SOURCE_HELP}")
     settings = get_settings()
     with ProgressDisplay():
-        for corpus in [source] if source else ["hs2022", "cn2026"]:
+        for corpus in [source] if source else list(index.CORPORA):
             path, report = write_snapshot(settings, corpus, folder=out)
             _print_report(report)
             typer.echo(f"{path}: {report.total} vectors, {path.stat().st_size / 1e6:.1f} MB")
@@ -212,7 +212,7 @@ def stats() -> None:
     client = index.open_client(settings)
     where = settings.kb.qdrant_url or str(index.local_path(settings))
     typer.echo(f"qdrant: {where}")
-    for corpus in ("hs2022", "cn2026"):
+    for corpus in index.CORPORA:
         manifest = snapshot.read_manifest(snapshot_dir(settings), corpus)
         if manifest:
             typer.echo(
