@@ -19,7 +19,7 @@ from workers.celery_app import QUEUES
 
 COMPOSE = Path(__file__).resolve().parents[1] / "compose.yaml"
 _VAR = re.compile(r"\$\{([A-Z0-9_]+)(?::([?-])([^}]*))?\}")
-GIVEN = {"POSTGRES_PASSWORD": "pw", "SHIPDOC_SECRET_KEY": "s3cret"}
+GIVEN = {"POSTGRES_PASSWORD": "pw", "SHIPDOC_SECRET_KEY": "s3cret", "GRAFANA_ADMIN_PASSWORD": "g"}
 
 
 def _interpolate(value: Any, env: dict[str, str]) -> Any:
@@ -58,7 +58,8 @@ def test_services_and_dependencies(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(services) == {
         "postgres", "redis", "qdrant", "vllm", "embeddings", "migrate", "api",
-        "worker-extract", "worker-interactive", "worker-kb", "worker-webhooks", "otel-collector",
+        "worker-extract", "worker-interactive", "worker-kb", "worker-webhooks", "beat",
+        "prometheus", "grafana", "otel-collector",
     }  # fmt: skip
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):
@@ -179,3 +180,65 @@ def test_the_image_installs_the_wheel_not_the_checkout(compose: dict[str, Any]) 
 def test_the_build_context_leaves_out_local_state() -> None:
     ignored = set((COMPOSE.parent / ".dockerignore").read_text().split())
     assert {".git", ".venv", "var", ".env"} <= ignored
+
+
+def test_required_secrets_are_enforced_one_by_one() -> None:
+    data = yaml.safe_load(COMPOSE.read_text())
+    for name in GIVEN:
+        with pytest.raises(KeyError, match=name):
+            _interpolate(data, {k: v for k, v in GIVEN.items() if k != name})
+
+
+def test_migrations_run_before_every_shipdoc_process(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        command = service.get("command") or []
+        if command[:1] != ["shipdoc"] or name == "migrate":
+            continue
+        migrate = service["depends_on"]["migrate"]
+        assert migrate["condition"] == "service_completed_successfully", name
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy", name
+    assert compose["services"]["migrate"]["command"] == ["shipdoc", "db", "upgrade"]
+
+
+def test_workers_are_health_gated_on_their_warm_up(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = compose["services"]
+    settings = _settings_from(services["api"]["environment"], monkeypatch)
+    port = settings.telemetry.worker_metrics_port
+    assert port and settings.telemetry.warmup == "block"
+    for name in ("worker-extract", "worker-interactive", "worker-kb"):
+        check = " ".join(services[name]["healthcheck"]["test"])
+        assert f"localhost:{port}/metrics" in check and "shipdoc_worker_ready{" in check, name
+    for name in ("worker-extract", "worker-interactive"):
+        assert services[name]["depends_on"]["vllm"]["condition"] == "service_healthy"
+    assert "healthcheck" in services["api"] and "healthcheck" in services["postgres"]
+
+
+def test_prometheus_and_grafana_get_the_rules_and_the_dashboard(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    root = COMPOSE.parent
+    prom = services["prometheus"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in prom["volumes"]}
+    config_dir = root / mounts["/etc/prometheus"]
+    config = yaml.safe_load((config_dir / "prometheus.yml").read_text())
+    [rules] = config["rule_files"]
+    assert rules.startswith("/etc/prometheus/") and (config_dir / Path(rules).name).is_file()
+    targets = {
+        t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
+    }
+    port = compose["services"]["api"]["environment"]["SHIPDOC_TELEMETRY__WORKER_METRICS_PORT"]
+    for name in services:
+        if name.startswith("worker-"):
+            assert f"{name}:{port}" in targets, name
+    assert "api:8000" in targets and "vllm:8000" in targets
+    grafana = services["grafana"]
+    gmounts = {v.split(":")[1]: v.split(":")[0] for v in grafana["volumes"]}
+    provisioning = root / gmounts["/etc/grafana/provisioning"]
+    provider = yaml.safe_load((provisioning / "dashboards" / "shipdoc.yml").read_text())
+    [path] = [p["options"]["path"] for p in provider["providers"]]
+    assert (root / gmounts[path] / "shipdoc.json").is_file()
+    datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
+    assert grafana["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    assert compose["services"]["beat"]["command"] == ["shipdoc", "beat"]

@@ -73,3 +73,20 @@ def test_dashboard_and_alerts_name_only_exported_metrics() -> None:
     unknown = {m for m in used if m not in exported and _base(m) not in exported}
     assert not unknown, unknown
     assert dashboard["uid"] == "shipdoc-ops" and len(dashboard["panels"]) >= 15
+
+
+def _anchor(heading: str) -> str:
+    return re.sub(r"[^a-z0-9 -]", "", heading.lower()).strip().replace(" ", "-")
+
+
+def test_every_alert_links_to_a_runbook_section() -> None:
+    import yaml
+
+    docs = (DEPLOY.parent / "docs" / "operations.md").read_text()
+    anchors = {_anchor(h) for h in re.findall(r"^#+ (.+)$", docs, flags=re.M)}
+    rules = yaml.safe_load((PROM / "alerts.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            link = rule["annotations"]["runbook"]
+            page, _, anchor = link.partition("#")
+            assert page == "docs/operations.md" and anchor in anchors, (rule["alert"], link)
