@@ -30,6 +30,7 @@ TITLES: dict[DocType, tuple[str, ...]] = {
         "konnossement",
         "connaissement",
         "cognossement",
+        "connossement",
     ),
     "commercial_invoice": (
         "commercial invoice",

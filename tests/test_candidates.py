@@ -179,3 +179,30 @@ def test_a_new_invoice_number_starts_a_new_document() -> None:
     ]
     groups = split_groups(pages)
     assert [[p.number for p in g] for g in groups] == [[1], [2, 3, 4], [5]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "B/L No.: MEDU111042838",
+        "B/L-nummer\nMEDU111042838",
+        "B/L-Nr.\nMEDU111042838",
+        "N° de B/L : MEDU111042838",
+        "Bill of Lading No. MEDU111042838",
+    ],
+)
+def test_bill_of_lading_numbers_by_their_labels(text: str) -> None:
+    assert _best(_cands(text), "bl_number") == "MEDU111042838"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Packing list No.: PL-2026-0042",
+        "Paklijstnummer\nPL-2026-0042",
+        "Packlisten-Nr. PL-2026-0042",
+        "N° de liste de colisage : PL-2026-0042",
+    ],
+)
+def test_packing_list_numbers_by_their_labels(text: str) -> None:
+    assert _best(_cands(text), "packing_list_number") == "PL-2026-0042"

@@ -31,18 +31,19 @@ _LABELS: dict[str, tuple[str, ...]] = {
         r"facture\s*(?:n[°º]|no\.?|num[eé]ro)",
     ),
     "bl_number": (
-        r"b\s*/\s*l\s*(?:number|no\.?|nr\.?|n[°º]|-nr\.?)",
+        r"b\s*/\s*l\s*-?\s*(?:number|nummer|no\.?|nr\.?|n[°º])",
+        r"(?:n[°º]|num[eé]ro)\s*(?:de\s+|du\s+)?b\s*/\s*l",
         r"bill\s+of\s+lading\s*(?:number|no\.?)",
         r"konnossement\s*-?\s*(?:nummer|nr\.?)",
-        r"cognossement\s*-?\s*(?:nummer|nr\.?)",
+        r"c[oa]n?gn?ossement\s*-?\s*(?:nummer|nr\.?)",
         r"(?:num[eé]ro|n[°º])\s*(?:du\s+)?connaissement",
         r"connaissement\s*(?:n[°º]|no\.?)",
     ),
     "packing_list_number": (
         r"packing\s+list\s*(?:number|no\.?|nr\.?)",
-        r"packliste\s*-?\s*(?:nummer|nr\.?)",
+        r"packlisten?\s*-?\s*(?:nummer|nr\.?)",
         r"paklijst\s*-?\s*(?:nummer|nr\.?)",
-        r"(?:num[eé]ro|n[°º])\s*(?:de\s+la\s+)?liste\s+de\s+colisage",
+        r"(?:num[eé]ro|n[°º])\s*(?:de\s+(?:la\s+)?)?liste\s+de\s+colisage",
         r"liste\s+de\s+colisage\s*(?:n[°º]|no\.?)",
     ),
     "invoice_date": (
