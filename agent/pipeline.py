@@ -56,10 +56,12 @@ from tools.validate import Issue
 from tools.writeback import (
     RunTotals,
     ToolCallLog,
+    WriteBackArgs,
     WriteTarget,
     finish_run,
     record_tool_calls,
     start_run,
+    write_back,
 )
 from tools.writeback import write_failed as store_failed
 
@@ -251,12 +253,57 @@ def agent_limits(settings: Settings) -> AgentSettings:
     return limits
 
 
+class DocumentBudget:
+    """Model requests and pages per document, over all its page groups: a PDF that splits
+    into 60 groups is not 60 runs of 8 requests. Groups past the budget go to review."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.max_requests = settings.reliability.max_requests_per_document
+        self.max_pages = settings.reliability.max_pages_per_document
+        self.requests = 0
+        self.pages = 0
+
+    def requests_left(self) -> int:
+        return max(self.max_requests - self.requests, 0)
+
+    def refusal(self, group: PageGroup) -> str | None:
+        if self.requests + len(group.responses) >= self.max_requests:
+            return f"the document's budget of {self.max_requests} model requests is spent"
+        if self.pages + len(group.pages) > self.max_pages:
+            return f"the document's budget of {self.max_pages} pages is spent"
+        return None
+
+    def spend(self, requests: int, pages: int) -> None:
+        self.requests += requests
+        self.pages += pages
+
+
+def _over_budget(settings: Settings, document_id: int, group: PageGroup, reason: str) -> RunResult:
+    """A page group the budget did not reach: stored for review, unread by the model."""
+    issue = Issue(code="budget", field="", message=f"not extracted: {reason}")
+    target = WriteTarget(
+        document_id=document_id,
+        page_first=group.first,
+        page_last=group.last,
+        doc_type=group.doc_type,
+    )
+    with session_scope(settings.database_url) as session:
+        written = write_back(
+            session, target, WriteBackArgs(record={}), group.pages, extra_issues=[issue]
+        )
+    return RunResult(
+        outcome="needs_review", reason=reason, record_id=written.record_id, issues=[issue]
+    )
+
+
 def _run_group(
     settings: Settings,
     document_id: int,
     group: PageGroup,
     model: ChatModel,
     tariff: TariffSource | None,
+    *,
+    max_requests: int | None = None,
 ) -> RunResult:
     if group.unsupported:
         return _unsupported(settings, document_id, group)
@@ -310,9 +357,10 @@ def _run_group(
         metrics.purpose("extract"),
     ):
         try:
-            result = run_extraction(
-                model, ctx, agent_limits(settings), request_timeout_s=settings.model.timeout_s
-            )
+            limits = agent_limits(settings)
+            if max_requests is not None and max_requests < limits.max_requests:
+                limits = limits.model_copy(update={"max_requests": max_requests})
+            result = run_extraction(model, ctx, limits, request_timeout_s=settings.model.timeout_s)
         except Exception as exc:
             telemetry.fail(span, exc)
             _close_run(settings, run_id, exc)
@@ -503,9 +551,18 @@ def _extract(
     progress.report(task, 0, len(pages), unit="pages", detail="classify")
     groups = _classify(pages, model)
     results, done = [], 0
+    budget = DocumentBudget(settings)
     for group in groups:
         progress.report(task, done, len(pages), unit="pages", detail=group.doc_type)
-        results.append(_run_group(settings, document_id, group, model, tariff))
+        refusal = budget.refusal(group)
+        if refusal is not None:
+            results.append(_over_budget(settings, document_id, group, refusal))
+        else:
+            result = _run_group(
+                settings, document_id, group, model, tariff, max_requests=budget.requests_left()
+            )
+            budget.spend(result.requests + len(group.responses), len(group.pages))
+            results.append(result)
         done += len(group.pages)
         progress.report(task, done, len(pages), unit="pages")
     _drop_stale_records(settings, document_id, {g.first for g in groups})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -27,6 +28,14 @@ from tools.validate import Issue
 TEMPLATES = ("classify", "extract_system", "repair", "untrusted_note")
 
 _DELIMITERS = re.compile(r"<\s*/?\s*(document|page)\b", re.IGNORECASE)
+# Chat-template special tokens (ChatML ``<|im_start|>``, ``<|im_end|>``, ``<|endoftext|>``).
+_SPECIAL_TOKENS = re.compile(r"<\s*\|[^|<>]{0,40}\|\s*>")
+
+
+def _visible(text: str) -> str:
+    """``text`` without invisible format characters (zero-width spaces and joiners, BOM,
+    bidirectional marks): they can hide a delimiter or a quote from a pattern."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
 
 
 @lru_cache(maxsize=1)
@@ -94,8 +103,9 @@ def system_prompt(doc_type: DocType) -> str:
 
 
 def _defuse(text: str) -> str:
-    """Document text cannot open or close our delimiters."""
-    return _DELIMITERS.sub(lambda m: m.group(0).replace("<", "‹"), text)
+    """Document text cannot open or close our delimiters, nor write chat-template tokens."""
+    text = _DELIMITERS.sub(lambda m: m.group(0).replace("<", "‹"), _visible(text))
+    return _SPECIAL_TOKENS.sub(lambda m: m.group(0).replace("<", "‹"), text)
 
 
 def render_document(pages: list[PageText]) -> str:
@@ -148,7 +158,7 @@ def _prompt_fragments() -> tuple[str, ...]:
 
 
 def _is_leak(value: str) -> bool:
-    norm = " ".join(value.lower().split())
+    norm = " ".join(unicodedata.normalize("NFKC", _visible(value)).lower().split())
     if len(norm) < _LEAK_MIN:
         return False
     return any(f in norm or (len(norm) >= _LEAK_MIN and norm in f) for f in _prompt_fragments())

@@ -313,3 +313,23 @@ def test_random_model_replies_always_end_in_a_stored_outcome(
 
     run()
     assert ran["n"] >= 50
+
+
+def test_page_grouping_cannot_multiply_the_documents_budget(db: Settings) -> None:
+    page = INVOICE_PAGE + "\nPage 1 of 1\n"
+    doc_id = store_document(db.database_url, [page] * 12)
+    settings = db.model_copy(
+        update={
+            "reliability": ReliabilitySettings(
+                max_pages_per_document=3, max_requests_per_document=5
+            )
+        }
+    )
+    model = ScriptedModel([lambda request: reply(invoice())] * 100)
+    outcome = extract_document(doc_id, settings=settings, model=model, tariff=TARIFF)
+
+    assert len(model.requests) <= 5
+    assert outcome.status == "needs_review"
+    budget = [r for r in outcome.records if any(i["code"] == "budget" for i in r.issues)]
+    assert len(outcome.records) == 12 and len(budget) >= 9
+    assert all(r.status == "needs_review" for r in budget)

@@ -29,9 +29,13 @@ def app_settings(tmp_path: Path, sim: SimServer) -> Iterator[Settings]:
     close_local_clients()
 
 
-def test_ready_when_every_dependency_answers(app_settings: Settings) -> None:
+def test_ready_when_every_dependency_answers(
+    app_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.api.health._check_kb", lambda settings: "collections ok")
     with TestClient(create_app(app_settings)) as client:
-        response = client.get("/readyz")
+        admin = create_key(app_settings.database_url, Role.ADMIN, "a").token
+        response = client.get("/readyz", headers=auth(admin))
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["ready"] is True
@@ -43,8 +47,12 @@ def test_ready_when_every_dependency_answers(app_settings: Settings) -> None:
 def test_not_ready_names_the_model_endpoint_that_is_down(app_settings: Settings) -> None:
     down = app_settings.model.model_copy(update={"base_url": "http://127.0.0.1:9/v1"})
     with TestClient(create_app(app_settings.model_copy(update={"model": down}))) as client:
-        response = client.get("/readyz")
+        admin = create_key(app_settings.database_url, Role.ADMIN, "a").token
+        response = client.get("/readyz", headers=auth(admin))
+        anonymous = client.get("/readyz").json()
         assert client.get("/healthz").status_code == 200
+    assert anonymous["checks"]["model"] == {"ok": False, "detail": "unavailable"}
+    assert "127.0.0.1" not in str(anonymous)
     assert response.status_code == 503
     checks = response.json()["checks"]
     assert checks["model"]["ok"] is False and "127.0.0.1:9" in checks["model"]["detail"]
@@ -84,3 +92,16 @@ def test_metrics_count_documents_runs_and_tokens(app_settings: Settings) -> None
         if line.startswith('shipdoc_model_tokens_total{kind="prompt"}')
     )
     assert float(prompt.split()[-1]) > 0
+
+
+def test_not_ready_without_knowledge_base_collections(
+    app_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kb.guard import CollectionStatus
+
+    missing = [CollectionStatus(collection="shipdoc_hs2022", status="missing")]
+    monkeypatch.setattr("app.api.health.check_embedder", lambda settings: missing)
+    with TestClient(create_app(app_settings)) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["kb"] == {"ok": False, "detail": "unavailable"}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from agent.models.scripted import ScriptedModel
@@ -15,7 +16,7 @@ from agent.pipeline import extract_document
 from app.api import create_app
 from core.auth import create_key
 from core.db import session_scope
-from core.models import Record, RecordReview, Role
+from core.models import Page, Record, RecordReview, Role
 from core.settings import Settings
 from tests.agent_support import INVOICE_PAGE, TARIFF, invoice, reply, store_document
 from tests.service_harness import auth
@@ -139,7 +140,14 @@ def test_force_re_extraction_keeps_reviews_and_does_not_replay_stale_corrections
         == 200
     )
 
-    # Extracted again: the invoice number now reads differently, the seller did not change.
+    # Extracted again (say after a better OCR): the invoice number now reads differently,
+    # the seller did not change.
+    with session_scope(url) as session:
+        session.execute(
+            sa.update(Page)
+            .where(Page.document_id == doc_id, Page.number == 1)
+            .values(text=INVOICE_PAGE.replace("INV-2026-0042", "INV-2026-0043"))
+        )
     again = _extract(settings, doc_id, invoice(invoice_number="INV-2026-0043"), force=True)
     assert again == record_id
     record = client.get(f"/v1/records/{record_id}", headers=auth(operator)).json()

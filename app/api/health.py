@@ -1,26 +1,39 @@
-"""Liveness (``/healthz``) and readiness (``/readyz``: every dependency checked)."""
+"""Liveness (``/healthz``) and readiness (``/readyz``: every dependency checked).
+
+``/readyz`` needs no key, so it tells an anonymous caller only which check failed; the
+details (URLs, exception text) go to the log, and to callers with an admin key. The
+knowledge-base check (which loads the embedder) is cached for ``KB_CHECK_TTL_S``.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable
 
 import httpx
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from agent.models.fetch import cached_path
-from app.api.deps import ServiceState, State
+from app.api.deps import ServiceState, State, get_principal
 from core.db import get_engine
 from core.migrate import alembic_config
 from core.settings import Settings
 from kb.guard import check_embedder
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
+
+KB_CHECK_TTL_S = 30.0
+_kb_cache: dict[str, tuple[float, str | Exception]] = {}
+_kb_lock = threading.Lock()
 
 
 class Check(BaseModel):
@@ -58,8 +71,26 @@ def check_broker(state: ServiceState) -> str:
 
 
 def check_kb(settings: Settings) -> str:
-    """Qdrant reachable and every existing collection built by the configured embedder."""
+    """Qdrant reachable and every collection built, by the configured embedder (cached)."""
+    key = f"{settings.var_dir}|{settings.kb.model_dump_json()}"
+    with _kb_lock:
+        cached = _kb_cache.get(key)
+        if cached is None or time.monotonic() - cached[0] > KB_CHECK_TTL_S:
+            try:
+                result: str | Exception = _check_kb(settings)
+            except Exception as exc:
+                result = exc
+            cached = _kb_cache[key] = (time.monotonic(), result)
+    if isinstance(cached[1], Exception):
+        raise cached[1]
+    return cached[1]
+
+
+def _check_kb(settings: Settings) -> str:
     statuses = check_embedder(settings)
+    missing = [s.collection for s in statuses if s.status != "ok"]
+    if missing:
+        raise RuntimeError(f"collections not built: {', '.join(missing)} (`shipdoc kb ingest`)")
     return ", ".join(f"{s.collection}={s.status}" for s in statuses)
 
 
@@ -102,7 +133,29 @@ def readiness(state: ServiceState) -> Readiness:
 
 
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
-async def readyz(state: State) -> JSONResponse:
-    """Database (and schema), broker, Qdrant with the embedding guard, model endpoint."""
+async def readyz(request: Request, state: State) -> JSONResponse:
+    """Database (and schema), broker, Qdrant with the embedding guard, model endpoint.
+    Details only for an admin key."""
     result = await run_in_threadpool(readiness, state)
+    for name, check in result.checks.items():
+        if not check.ok:
+            log.warning("readyz: %s not ready: %s", name, check.detail)
+    if not await _is_admin(request, state):
+        result = Readiness(
+            ready=result.ready,
+            checks={
+                n: Check(ok=c.ok, detail="ok" if c.ok else "unavailable")
+                for n, c in result.checks.items()
+            },
+        )
     return JSONResponse(result.model_dump(), 200 if result.ready else 503)
+
+
+async def _is_admin(request: Request, state: ServiceState) -> bool:
+    if not (request.headers.get("authorization") or request.headers.get("x-api-key")):
+        return False
+    try:
+        principal = await get_principal(request, state)
+    except Exception:
+        return False
+    return principal.role.value == "admin"

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from sqlalchemy import select
 
+from app.cli.terminal import safe
 from app.progress import ProgressDisplay
 from core.db import session_scope
 from core.errors import FileTooLarge, InputError, NotFound
@@ -106,7 +107,8 @@ def list_cmd(
                 typer.echo(json.dumps(row))
             else:
                 err = f"\t{d.error_code}" if d.error_code else ""
-                typer.echo(f"{d.id}\t{d.status}\t{d.page_count or 0}p\t{d.filename}{err}")
+                name = safe(d.filename)
+                typer.echo(f"{d.id}\t{d.status}\t{d.page_count or 0}p\t{name}{err}")
 
 
 @documents_app.command("show")
@@ -149,9 +151,9 @@ def show_cmd(
         return
     for key in ("id", "filename", "media_type", "size_bytes", "status", "error_code"):
         if info[key] is not None:
-            typer.echo(f"{key}: {info[key]}")
+            typer.echo(f"{key}: {safe(str(info[key]))}")
     if info["error_message"]:
-        typer.echo(f"error: {info['error_message']}")
+        typer.echo(f"error: {safe(str(info['error_message']))}")
     for page in pages:
         typer.echo(f"page {page['number']}: {page['method']}, {page['words']} words")
         if text:
