@@ -6,10 +6,13 @@
    and N records: flat memory means the two columns are about equal.
 2. Webhooks: the embedded delivery loop (poll interval as configured) sends E events, one
    at a time at random moments, to a local receiver; prints the latency from the event's
-   commit to its arrival (p50/p95/max) and the HTTP round trip the delivery log recorded.
+   commit to its arrival (p50/p95/max) and the HTTP round trip the delivery log recorded;
+   once as events committed in the loop's own process (which wake it), once as events
+   committed by another process (the loop finds them at its next poll).
 
     .venv/bin/python bench/downstream.py
     .venv/bin/python bench/downstream.py --records 10000 --events 40 --poll 1.0
+    .venv/bin/python bench/downstream.py --records 0      # webhooks only
 """
 
 from __future__ import annotations
@@ -127,7 +130,7 @@ def bench_export(url: str, records: int) -> None:
             )
 
 
-def bench_webhooks(url: str, var: Path, events: int, poll: float) -> None:
+def bench_webhooks(url: str, var: Path, events: int, poll: float, *, woken: bool) -> None:
     settings = Settings(
         environment="test",
         var_dir=var,
@@ -139,6 +142,8 @@ def bench_webhooks(url: str, var: Path, events: int, poll: float) -> None:
     with receiver() as hook:
         endpoint = add_endpoint(settings, hook.url)
         loop = DeliveryLoop(settings).start()
+        if not woken:  # as for events committed by another process (Celery workers, CLI)
+            loop._unsubscribe()
         try:
             for i in range(events):
                 time.sleep(rng.uniform(0, poll))
@@ -158,7 +163,8 @@ def bench_webhooks(url: str, var: Path, events: int, poll: float) -> None:
     ordered = sorted(latencies)
     p95 = ordered[int(0.95 * (len(ordered) - 1))]
     print(
-        f"webhooks: {events} events, poll interval {poll:g} s: commit -> receiver "
+        f"webhooks: {events} events, poll interval {poll:g} s, "
+        f"{'same process (woken)' if woken else 'other process (polled)'}: commit -> receiver "
         f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
         f"max {ordered[-1] * 1000:.0f} ms; HTTP round trip p50 {statistics.median(rtt):.1f} ms"
     )
@@ -173,9 +179,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         migrate.upgrade(url)
-        bench_export(url, args.records)
+        if args.records:
+            bench_export(url, args.records)
         for poll in args.poll:
-            bench_webhooks(url, Path(tmp), args.events, poll)
+            for woken in (True, False):
+                bench_webhooks(url, Path(tmp), args.events, poll, woken=woken)
 
 
 if __name__ == "__main__":

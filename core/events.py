@@ -22,15 +22,20 @@ never blocks or fails the change itself.
 from __future__ import annotations
 
 import enum
+import logging
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.models import DeliveryState, Event, WebhookDelivery, WebhookEndpoint, utcnow
+
+log = logging.getLogger(__name__)
 
 # disabled_reason of an endpoint that the delivery loop disabled (not an admin).
 AUTO_DISABLED = "auto:"
@@ -92,7 +97,54 @@ def emit_event(
     session.add(event)
     session.flush()
     _fan_out(session, event)
+    _notify_after_commit(session)
     return event
+
+
+# --- in-process wake-up: a delivery loop in this process sends at once, not at its next poll
+
+_listeners: list[Callable[[], None]] = []
+_listeners_lock = threading.Lock()
+_PENDING = "shipdoc_events_pending"
+_HOOKED = "shipdoc_events_hooked"
+
+
+def on_events_committed(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` after each commit that added events in this process; returns the
+    function that unsubscribes. Callbacks must be quick and must not touch the database."""
+    with _listeners_lock:
+        _listeners.append(callback)
+
+    def unsubscribe() -> None:
+        with _listeners_lock:
+            if callback in _listeners:
+                _listeners.remove(callback)
+
+    return unsubscribe
+
+
+def _notify_after_commit(session: Session) -> None:
+    session.info[_PENDING] = True
+    if not session.info.get(_HOOKED):
+        session.info[_HOOKED] = True
+        sa_event.listen(session, "after_commit", _after_commit)
+        sa_event.listen(session, "after_rollback", _after_rollback)
+
+
+def _after_commit(session: Session) -> None:
+    if not session.info.pop(_PENDING, False):
+        return
+    with _listeners_lock:
+        callbacks = list(_listeners)
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("an events-committed callback failed")
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def subscribes(event_types: Sequence[Any], type: str) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -414,3 +415,24 @@ def test_uploads_through_the_pipeline_reach_the_feed_and_the_webhook(tmp_path: P
             assert sorted(_verified(secret, r)["id"] for r in received) == sorted(
                 e["id"] for e in events
             )
+
+
+def test_an_event_committed_in_process_is_sent_at_once_not_at_the_next_poll(
+    tmp_path: Path, db_url: str
+) -> None:
+    settings = _settings(tmp_path, db_url, poll_interval_s=30)
+    admin = create_key(db_url, Role.ADMIN, "ada").token
+    with receiver() as hook, TestClient(create_app(settings)) as client:
+        client.post("/v1/webhooks", json={"url": hook.url}, headers=auth(admin))
+        time.sleep(0.5)  # the loop's first poll has passed; the next is 30 s away
+        started = time.monotonic()
+        with session_scope(settings.database_url) as session:
+            emit_event(session, EventType.DOCUMENT_FAILED, {"document_id": 3}, document_id=3)
+        (request,) = wait_for(lambda: hook.seen(), 5, "the delivery")
+        assert request.at - started < 3
+        # a rolled-back event wakes nobody and sends nothing
+        with pytest.raises(RuntimeError), session_scope(settings.database_url) as session:
+            emit_event(session, EventType.DOCUMENT_FAILED, {"document_id": 4}, document_id=4)
+            raise RuntimeError("rolled back")
+        time.sleep(1)
+        assert len(hook.seen()) == 1

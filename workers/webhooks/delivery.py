@@ -25,7 +25,7 @@ import httpx
 from sqlalchemy import CursorResult, select, update
 
 from core.db import session_scope
-from core.events import AUTO_DISABLED, event_out
+from core.events import AUTO_DISABLED, event_out, on_events_committed
 from core.models import (
     DeliveryState,
     Event,
@@ -235,6 +235,9 @@ class DeliveryLoop:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._stop = threading.Event()
+        # Set when this process commits events: deliver now rather than at the next poll.
+        self._wake = threading.Event()
+        self._unsubscribe = on_events_committed(self._wake.set)
         self._pool = ThreadPoolExecutor(max(1, settings.webhooks.concurrency), "shipdoc-webhook")
         self._thread = threading.Thread(target=self.run, name="shipdoc-webhooks", daemon=True)
 
@@ -250,10 +253,13 @@ class DeliveryLoop:
                 log.exception("webhook delivery loop failed; retrying")
                 sent = 0
             if not sent:
-                self._stop.wait(self.settings.webhooks.poll_interval_s)
+                self._wake.wait(self.settings.webhooks.poll_interval_s)
+                self._wake.clear()
 
     def stop(self) -> None:
+        self._unsubscribe()
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=self.settings.webhooks.timeout_s + 5)
         self._pool.shutdown(wait=True, cancel_futures=True)
