@@ -169,9 +169,21 @@ def test_structured_output_with_a_pattern_schema(local: LlamaLocalModel) -> None
 
 def test_generation_past_its_deadline_is_a_timeout(local: LlamaLocalModel) -> None:
     request = ChatRequest(messages=[INVOICE_TEXT], max_tokens=5, timeout_s=0.001)
-    with pytest.raises(ModelTimeout, match=r"above the 0\.001 s limit"):
+    with pytest.raises(ModelTimeout, match=r"0\.001 s limit"):
         local.chat(request)
     # The model is usable right after.
+    assert local.chat(ChatRequest(messages=[INVOICE_TEXT], max_tokens=5)).content
+
+
+def test_a_timeout_interrupts_the_generation_instead_of_waiting_for_it(
+    local: LlamaLocalModel,
+) -> None:
+    local.chat(ChatRequest(messages=[INVOICE_TEXT], max_tokens=2))  # loaded, prefix cached
+    free = ChatRequest(messages=[INVOICE_TEXT], max_tokens=400, temperature=0.0)
+    started = time.monotonic()
+    with pytest.raises(ModelTimeout, match=r"interrupted at the 0\.5 s limit"):
+        local.chat(free.model_copy(update={"timeout_s": 0.5}))
+    assert time.monotonic() - started < 2.0
     assert local.chat(ChatRequest(messages=[INVOICE_TEXT], max_tokens=5)).content
 
 

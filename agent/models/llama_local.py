@@ -39,6 +39,23 @@ class _Loaded:
     llama: Any
     lock: threading.Lock
     load_s: float
+    # llama.cpp asks this between compute steps (prompt and generation alike) whether to
+    # abort; a request's deadline makes it say yes (``_abort_after``).
+    deadline: float = float("inf")
+    abort_callback: Any = None
+
+    def watch(self) -> None:
+        """Install the abort callback on the model's context (once)."""
+        try:
+            from llama_cpp import llama_cpp as low
+        except ImportError:
+            return
+
+        def should_abort(_data: Any) -> bool:
+            return time.monotonic() > self.deadline
+
+        self.abort_callback = low.ggml_abort_callback(should_abort)
+        low.llama_set_abort_callback(self.llama.ctx, self.abort_callback, None)
 
 
 _LOADED: dict[tuple[str, int, int], _Loaded] = {}
@@ -79,6 +96,7 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> _Loaded:
         except ValueError as exc:
             raise ModelUnavailable(f"llama.cpp could not load {path}: {exc}") from exc
         loaded = _Loaded(llama=llama, lock=threading.Lock(), load_s=time.monotonic() - started)
+        loaded.watch()
         _LOADED[key] = loaded
         return loaded
 
@@ -125,16 +143,25 @@ class LlamaLocalModel:
         kwargs = self.request_kwargs(request)
         with loaded.lock:
             started = time.monotonic()
+            loaded.deadline = started + request.timeout_s
             try:
                 result = loaded.llama.create_chat_completion(**kwargs, stream=False)
             except ValueError as exc:
                 # Prompt longer than the context, unknown tool named, bad schema.
                 raise ModelError(f"{self.name}: {exc}") from exc
+            except RuntimeError as exc:
+                # llama_decode returned "aborted": the abort callback saw the deadline.
+                if time.monotonic() <= loaded.deadline:
+                    raise ModelError(f"{self.name}: {exc}") from exc
+                loaded.llama.reset()  # the context's cache may hold a half-evaluated prompt
+                raise ModelTimeout(
+                    f"{self.name}: interrupted at the {request.timeout_s:g} s limit"
+                ) from exc
+            finally:
+                loaded.deadline = float("inf")
             latency = time.monotonic() - started
         if latency > request.timeout_s:
-            # llama.cpp in process cannot cut a generation short (max_tokens bounds it);
-            # a request that overran its budget is reported as a timeout all the same, so
-            # that the caller's wall-time bound holds the same way as over HTTP.
+            # Aborted between tokens, llama.cpp may end the reply as if it were complete.
             raise ModelTimeout(
                 f"{self.name}: took {latency:.1f} s, above the {request.timeout_s:g} s limit"
             )
