@@ -115,7 +115,8 @@ def test_feed_pages_filters_and_refuses_bad_input(api: tuple[TestClient, str, st
         assert bad.status_code == 422 and bad.json()["error"]["code"] == code
     assert client.get("/v1/events").status_code == 401
     spec = client.get("/openapi.json").json()
-    assert "/v1/events" in spec["paths"] and "/v1/export" in spec["paths"]
+    for path in ("/v1/events", "/v1/export", "/v1/webhooks", "/v1/webhooks/{endpoint_id}/replay"):
+        assert path in spec["paths"], path
 
 
 @pytest.mark.postgres

@@ -23,6 +23,7 @@ from app.api import create_app
 from core import migrate
 from core.auth import create_key
 from core.db import session_scope
+from core.errors import InputError
 from core.events import EventType, emit_event
 from core.models import Document, Record, Role
 from core.settings import Settings, WebhookSettings
@@ -436,3 +437,55 @@ def test_an_event_committed_in_process_is_sent_at_once_not_at_the_next_poll(
             raise RuntimeError("rolled back")
         time.sleep(1)
         assert len(hook.seen()) == 1
+
+
+def test_webhooks_cli_administers_endpoints(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app as cli
+    from core.settings import get_settings
+
+    monkeypatch.setenv("SHIPDOC_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("SHIPDOC_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("SHIPDOC_WEBHOOKS__ALLOW_NETWORKS", '["127.0.0.1/32"]')
+    get_settings.cache_clear()
+    run = CliRunner().invoke
+    try:
+        with receiver() as hook:
+            added = run(cli, ["webhooks", "add", hook.url, "-e", "document.failed,record.reviewed"])
+            assert added.exit_code == 0, added.output
+            secret = added.stdout.strip().splitlines()[-1]
+            assert secret.startswith("whsec_")
+            listed = run(cli, ["webhooks", "list"]).stdout
+            assert hook.url in listed and "document.failed,record.reviewed" in listed
+            assert "disabled" in run(cli, ["webhooks", "disable", "1"]).stdout
+            assert "\tenabled" in run(cli, ["webhooks", "enable", "1"]).stdout
+            with session_scope(sqlite_url) as session:
+                event = emit_event(session, EventType.DOCUMENT_FAILED, {"document_id": 1})
+                event_id = event.event_id
+            assert run(cli, ["webhooks", "deliver"]).stdout.strip() == "1 attempts made"
+            rotated = run(cli, ["webhooks", "rotate-secret", "1", "--overlap-hours", "1"])
+            new_secret = rotated.stdout.strip().splitlines()[-1]
+            assert new_secret.startswith("whsec_") and new_secret != secret
+            replayed = run(cli, ["webhooks", "replay", "1", "--event", event_id])
+            assert replayed.stdout.strip() == "1 deliveries queued"
+            run(cli, ["webhooks", "deliver"])
+            first, second = hook.seen()
+            assert _verified(secret, first)["id"] == event_id
+            assert _verified(new_secret, second)["id"] == _verified(secret, second)["id"]
+            log = [
+                json.loads(line)
+                for line in run(cli, ["webhooks", "deliveries", "1"]).stdout.splitlines()
+            ]
+            assert [d["state"] for d in log] == ["succeeded", "succeeded"]
+            assert log[0]["replay"] and not log[1]["replay"]
+            refused = run(cli, ["webhooks", "add", "http://10.0.0.8/hook"])
+            assert isinstance(refused.exception, TargetRefused)
+            bad = run(cli, ["webhooks", "add", hook.url, "--events", "record.deleted"])
+            assert isinstance(bad.exception, InputError) and "record.deleted" in str(bad.exception)
+            assert run(cli, ["webhooks", "remove", "1"]).exit_code == 0
+            assert run(cli, ["webhooks", "list"]).stdout.strip() == ""
+    finally:
+        get_settings.cache_clear()
