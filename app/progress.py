@@ -9,6 +9,7 @@ signs of life without a line per page.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class _CountColumn(ProgressColumn):
 @dataclass
 class _Seen:
     started: float
+    last: Step
     printed_at: float | None = None
     finished: bool = False
 
@@ -75,6 +77,7 @@ class ProgressDisplay:
         min_s: float = 2.0,
         every_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        heartbeat: bool = True,
     ) -> None:
         self.stream = stream or sys.stderr
         self.console = Console(file=self.stream)
@@ -85,6 +88,12 @@ class ProgressDisplay:
         self._tasks: dict[str, TaskID] = {}
         self._done: set[str] = set()
         self._seen: dict[str, _Seen] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+        if heartbeat and not self.live and not quiet:
+            # A long step between two reports (one model request) still shows signs of life.
+            self._beat = threading.Thread(target=self._heartbeat, name="progress", daemon=True)
         self._listening = progress.listening(self)
 
     def __enter__(self) -> ProgressDisplay:
@@ -101,6 +110,8 @@ class ProgressDisplay:
                 console=self.console,
             )
             self._bars.start()
+        if self._beat is not None:
+            self._beat.start()
         self._listening.__enter__()
         return self
 
@@ -111,8 +122,22 @@ class ProgressDisplay:
         tb: TracebackType | None,
     ) -> None:
         self._listening.__exit__(exc_type, exc, tb)
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join()
         if self._bars is not None:
             self._bars.stop()
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(1.0):
+            self.tick()
+
+    def tick(self) -> None:
+        """Repeat the line of each unfinished task that has been quiet for ``every_s``."""
+        with self._lock:
+            for seen in list(self._seen.values()):
+                if not seen.finished:
+                    self._due_line(seen, seen.last)
 
     def __call__(self, step: Step) -> None:
         if self.quiet:
@@ -133,17 +158,21 @@ class ProgressDisplay:
             self._done.add(step.task)
 
     def _line(self, step: Step) -> None:
+        with self._lock:
+            seen = self._seen.get(step.task)
+            if seen is None or (seen.finished and step.done < step.total_or(0)):
+                seen = self._seen[step.task] = _Seen(started=self.clock(), last=step)
+            seen.last = step
+            seen.finished = step.total is not None and step.done >= step.total
+            self._due_line(seen, step)
+
+    def _due_line(self, seen: _Seen, step: Step) -> None:
         now = self.clock()
-        seen = self._seen.get(step.task)
-        if seen is None or (seen.finished and step.done < step.total_or(0)):
-            seen = self._seen[step.task] = _Seen(started=now)
-        done = step.total is not None and step.done >= step.total
         elapsed = now - seen.started
         if seen.printed_at is None:
             due = elapsed >= self.min_s
         else:
-            due = done or now - seen.printed_at >= self.every_s
-        seen.finished = done
+            due = seen.finished or now - seen.printed_at >= self.every_s
         if not due:
             return
         seen.printed_at = now
@@ -151,7 +180,7 @@ class ProgressDisplay:
         if step.total:
             text += f" ({100 * step.done / step.total:.0f}%)"
         text += f", {elapsed:.0f} s"
-        left = None if done else eta_s(step.done, step.total, elapsed)
+        left = None if seen.finished else eta_s(step.done, step.total, elapsed)
         if left is not None:
             text += f", ~{left:.0f} s left"
         if step.detail:

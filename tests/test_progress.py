@@ -53,7 +53,8 @@ def test_count_and_estimate_texts() -> None:
 
 def test_plain_lines_for_long_tasks_only_throttled_with_an_estimate() -> None:
     out, clock = io.StringIO(), Clock()
-    with ProgressDisplay(out, live=False, clock=clock, min_s=2, every_s=10):
+    display = ProgressDisplay(out, live=False, clock=clock, min_s=2, every_s=10, heartbeat=False)
+    with display:
         progress.report("quick", 0, 3, unit="pages")
         progress.report("quick", 3, 3, unit="pages")  # done at once: not worth a line
         progress.report("embed", 0, 100, unit="chunks")
@@ -68,11 +69,20 @@ def test_plain_lines_for_long_tasks_only_throttled_with_an_estimate() -> None:
         progress.report("embed", 60, 100, unit="chunks")  # 11 s after the last line
         clock.now += 1
         progress.report("embed", 100, 100, unit="chunks")  # the end always gets a line
+        progress.report("one request", 0, 1, unit="pages", detail="model request 1")
+        clock.now += 5
+        display.tick()  # no report for a while: the heartbeat repeats the line
+        clock.now += 5
+        display.tick()  # too soon for another
+        clock.now += 6
+        display.tick()
     lines = out.getvalue().splitlines()
     assert lines == [
         "  embed: 25/100 chunks (25%), 5 s, ~15 s left",
         "  embed: 60/100 chunks (60%), 16 s, ~11 s left",
         "  embed: 100/100 chunks (100%), 17 s",
+        "  one request: 0/1 pages (0%), 5 s; model request 1",
+        "  one request: 0/1 pages (0%), 16 s; model request 1",
     ]
 
 

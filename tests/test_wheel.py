@@ -84,6 +84,27 @@ def _source_copy(dest: Path) -> Path:
     return dest
 
 
+PACKAGES = ("core", "kb", "tools", "agent", "workers", "evals", "app", "migrations", "prompts")
+
+
+def _package_files() -> list[str]:
+    """The files of our packages that a clean clone has (git's list when there is one)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--", *PACKAGES], cwd=ROOT, capture_output=True, check=False
+    )
+    if listed.returncode == 0:
+        names = [n for n in listed.stdout.decode().split("\0") if n]
+    else:
+        names = [
+            str(p.relative_to(ROOT))
+            for package in PACKAGES
+            for p in (ROOT / package).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        ]
+    assert len(names) > 100
+    return names
+
+
 def _pip(python: Path | str, *args: str, timeout: float = 600) -> None:
     done = subprocess.run(
         [str(python), "-m", "pip", "--disable-pip-version-check", *args],
@@ -155,6 +176,10 @@ def test_the_commands_import_the_installed_package_not_the_checkout(installed: I
     ):
         assert (site / data).is_file(), data
     assert list((site / "kb" / "sources").glob("*.md"))
+    # Every file of our packages in the checkout ships: prompts, migrations, data,
+    # snapshots, templates, golden sets.
+    missing = [name for name in _package_files() if not (site / name).is_file()]
+    assert not missing, f"not in the wheel: {missing}"
     assert not (site / "llama_cpp").exists(), "the smoke needs no local-model extra"
 
 
