@@ -14,8 +14,13 @@ $(BIN)/python:
 
 # llama-cpp-python builds from source (~7 min on 2 cores, then pip's wheel cache serves it);
 # GGML_NATIVE=OFF makes a wheel that runs on any x86-64 CPU, not only the build machine's.
-install: $(BIN)/python system-deps
+# The stamp skips pip (a minute of resolving) until pyproject.toml changes.
+INSTALLED := $(VENV)/.installed
+install: $(INSTALLED) system-deps
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet -e '.[dev,local-model]'
+	touch $@
 
 # Debian packages: installed when missing and we are root, otherwise named exactly.
 # prometheus brings promtool, which checks and unit-tests deploy/prometheus/alerts.yml.
@@ -40,8 +45,8 @@ system-deps:
 	  fi; \
 	fi
 
+# The demo fetches the model itself, in the background while the knowledge base loads.
 demo: install
-	$(BIN)/shipdoc model fetch
 	$(BIN)/python -m app.demo
 
 test: install
