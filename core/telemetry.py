@@ -101,7 +101,11 @@ def capture_content() -> bool:
 
 
 def tracer() -> trace.Tracer:
-    return trace.get_tracer(TRACER_NAME)
+    return _TRACER
+
+
+# A proxy until a provider is installed, then the provider's tracer: safe to keep.
+_TRACER = trace.get_tracer(TRACER_NAME)
 
 
 @contextmanager

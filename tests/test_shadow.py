@@ -157,3 +157,24 @@ def test_shadow_report_from_the_cli(db: Settings, monkeypatch: pytest.MonkeyPatc
         data["runs"] == 1 and data["by_field"]["commercial_invoice"]["buyer.name"]["different"] == 1
     )
     assert table.exit_code == 0 and "match rate per field" in table.output
+
+
+def test_shadow_run_from_the_cli(
+    db: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc_id, before = _primary(db)
+    script = tmp_path / "cand.json"
+    script.write_text(json.dumps([json.dumps(invoice())]), encoding="utf-8")
+    monkeypatch.setenv("SHIPDOC_DATABASE_URL", db.database_url)
+    monkeypatch.setenv("SHIPDOC_OPS__SHADOW__BACKEND", "scripted")
+    monkeypatch.setenv("SHIPDOC_OPS__SHADOW__NAME", "cand-0.5b")
+    monkeypatch.setenv("SHIPDOC_OPS__SHADOW__SCRIPT_PATH", str(script))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["shadow", "run", str(doc_id)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert f"document {doc_id} commercial_invoice: ok" in result.output
+    assert "cand-0.5b" in result.output
+    assert _record(db, doc_id) == before

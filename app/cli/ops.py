@@ -8,8 +8,9 @@ from rich.table import Table
 
 from app.costs import CostReport, cost_report
 from app.periods import parse_since
+from core.errors import ConfigurationError
 from core.settings import get_settings
-from evals.shadow import ShadowReport, shadow_report
+from evals.shadow import ShadowReport, shadow_document, shadow_report
 
 shadow_app = typer.Typer(help="Shadow runs of a candidate model.", no_args_is_help=True)
 cost_app = typer.Typer(help="What extraction costs, self-hosted and hosted.", no_args_is_help=True)
@@ -93,6 +94,27 @@ def _print_shadow(report: ShadowReport, console: Console) -> None:
                 _pct(r.match_rate),
             )  # fmt: skip
         console.print(table)
+
+
+@shadow_app.command("run")
+def shadow_run_cmd(
+    document_ids: list[int] = typer.Argument(..., help="finished documents to shadow now"),
+) -> None:
+    """Run the configured candidate (SHIPDOC_OPS__SHADOW__*) on finished documents now,
+    whatever the sampled share; the primary records are not touched."""
+    settings = get_settings()
+    if not settings.ops.shadow.configured:
+        raise ConfigurationError("no candidate: set SHIPDOC_OPS__SHADOW__NAME and __BASE_URL")
+    for document_id in document_ids:
+        for row in shadow_document(settings, document_id):
+            matched = sum(f["outcome"] in ("exact", "equivalent") for f in row.fields)
+            typer.echo(
+                f"document {document_id} {row.doc_type}: {row.status}"
+                f" {matched}/{len(row.fields)} fields match"
+                f" ({row.candidate_model} {row.latency_s:.1f} s, primary"
+                f" {row.primary_model} {row.primary_latency_s or 0:.1f} s)"
+                + (f" error: {row.error}" if row.error else "")
+            )
 
 
 @cost_app.command("report")
