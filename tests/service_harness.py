@@ -59,6 +59,7 @@ def service_env(settings: Settings) -> dict[str, str]:
             },
             "SHIPDOC_KB__QDRANT_PATH": str(settings.kb.qdrant_path or settings.var_dir / "qdrant"),
             "SHIPDOC_TELEMETRY__WARMUP": settings.telemetry.warmup,
+            "SHIPDOC_TELEMETRY__WORKER_METRICS_PORT": str(settings.telemetry.worker_metrics_port),
             "PYTHONUNBUFFERED": "1",
         }
     )

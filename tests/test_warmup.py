@@ -3,6 +3,8 @@ ready (heartbeat) only after the model answered, before it takes any document.""
 
 from __future__ import annotations
 
+import socket
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -41,6 +43,9 @@ def test_a_blocking_worker_is_ready_only_after_its_warm_up(
     migrate.upgrade(postgres_url)
     prefix = f"i13-{uuid.uuid4().hex[:8]}:"
     client = redis.Redis.from_url(redis_url)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     with SimServer(latency=1.5) as sim:
         settings = Settings(
             environment="test",
@@ -48,7 +53,7 @@ def test_a_blocking_worker_is_ready_only_after_its_warm_up(
             database_url=postgres_url,
             model={"backend": "openai", "base_url": sim.url, "name": "sim", "retries": 0},
             service={"broker_url": redis_url, "key_prefix": prefix},
-            telemetry={"warmup": "block"},
+            telemetry={"warmup": "block", "worker_metrics_port": port},
         )
         worker = WorkerProcess(settings, tmp_path / "worker.log")
         try:
@@ -58,6 +63,16 @@ def test_a_blocking_worker_is_ready_only_after_its_warm_up(
             [beat] = presence.read(client, prefix)
             assert beat.ready and beat.queue == "extract"
             assert sim.behaviour.requests == 1
+            # the worker's own metrics (the compose health check reads the ready gauge)
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+            ready = [line for line in text.splitlines() if line.startswith("shipdoc_worker_ready{")]
+            assert ready and ready[0].endswith(" 1.0"), ready
+            warm = [
+                line
+                for line in text.splitlines()
+                if line.startswith("shipdoc_model_requests_total{") and 'purpose="warmup"' in line
+            ]
+            assert warm and warm[0].endswith(" 1.0"), warm
         finally:
             worker.stop()
             for key in client.scan_iter(match=prefix + "*"):
