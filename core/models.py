@@ -63,7 +63,9 @@ class Document(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     # Per-page failures of an otherwise good document: [{"page": n, "code": ..., "message": ...}]
     page_errors: Mapped[list[Any]] = mapped_column(default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
@@ -112,9 +114,27 @@ class Record(Base):
     __table_args__ = (
         UniqueConstraint("document_id", "page_first", name="uq_records_document_page_first"),
         # The dashboard's table: newest first, filtered by status or type (0008_i11).
-        Index("ix_records_created_at", "created_at"),
-        Index("ix_records_status_created_at", "status", "created_at"),
-        Index("ix_records_doc_type_created_at", "doc_type", "created_at"),
+        # id breaks ties, so that newest-first pages read the index in order (0009_i11).
+        Index(
+            "ix_records_created_at",
+            "created_at",
+            "id",
+            postgresql_include=["status", "doc_type"],
+        ),
+        Index(
+            "ix_records_status_created_at",
+            "status",
+            "created_at",
+            "id",
+            postgresql_include=["doc_type"],
+        ),
+        Index(
+            "ix_records_doc_type_created_at",
+            "doc_type",
+            "created_at",
+            "id",
+            postgresql_include=["status"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

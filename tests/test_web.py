@@ -311,7 +311,7 @@ def test_chat_streams_tokens_and_its_citation_opens(site: Site, page: Page) -> N
     expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]+$"))
     look(page, "chat")
     conversation = page.url.rsplit("/", 1)[1]
-    page.locator(".turn.assistant .cites a").first.click()
+    page.locator(".turn.assistant a.cite").first.click()
     expect(page.locator(".source-text")).to_contain_text("Notify the customs broker")
     look(page, "chat-source")
 

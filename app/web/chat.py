@@ -3,6 +3,7 @@ writes them, and the sources an answer cites (only within the key's own conversa
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,30 @@ from app.web.render import page
 from core.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
+
+
+_MARKER = re.compile(r"\[(chunk|record):([A-Za-z0-9\-]+)\]")
+
+
+def answer_parts(turn: Turn, conversation_id: str) -> list[tuple[str, str, str]]:
+    """The turn's text with each citation marker as a numbered link: (text, href, label)
+    parts, href empty for plain text. Markers of sources not cited stay as text."""
+    numbers: dict[tuple[str, str], int] = {}
+    for n, c in enumerate(turn.citations, start=1):
+        if isinstance(c, dict):
+            numbers[(str(c.get("kind")), str(c.get("id")))] = n
+    parts: list[tuple[str, str, str]] = []
+    last = 0
+    for match in _MARKER.finditer(turn.content):
+        number = numbers.get((match.group(1), match.group(2)))
+        if number is None:
+            continue
+        parts.append((turn.content[last : match.start()], "", ""))
+        cited = {"kind": match.group(1), "id": match.group(2)}
+        parts.append(("", _link(cited, conversation_id), str(number)))
+        last = match.end()
+    parts.append((turn.content[last:], "", ""))
+    return parts
 
 
 def _link(citation: dict[str, Any], conversation_id: str) -> str:
@@ -44,6 +69,7 @@ async def _page(
             "turns": turns,
             "conversation_id": conversation_id or "",
             "link": _link,
+            "parts": answer_parts,
         },
         principal=identity.principal,
         csrf=identity.csrf_token,

@@ -43,26 +43,35 @@ class Dashboard(BaseModel):
     fallback_configured: bool
 
 
-def _counts(session: Session, since: datetime) -> Counts:
+def _record_counts(session: Session, week: datetime, midnight: datetime) -> tuple[Counts, Counts]:
+    """Records by status and type, today and over 7 days, from one pass over the week."""
+    today = Record.created_at >= midnight
     rows = session.execute(
-        select(Record.status, Record.doc_type, func.count())
-        .where(Record.created_at >= since)
+        select(Record.status, Record.doc_type, func.count().filter(today), func.count())
+        .where(Record.created_at >= week)
         .group_by(Record.status, Record.doc_type)
     ).all()
-    by_status: dict[str, int] = {}
-    by_type: dict[str, int] = {}
-    for status, doc_type, n in rows:
-        by_status[status] = by_status.get(status, 0) + n
-        by_type[doc_type] = by_type.get(doc_type, 0) + n
-    documents = session.scalar(
-        select(func.count()).select_from(Document).where(Document.created_at >= since)
-    )
-    return Counts(
-        records=sum(by_status.values()),
-        by_status=dict(sorted(by_status.items())),
-        by_type=dict(sorted(by_type.items())),
-        documents=documents or 0,
-    )
+    documents = session.execute(
+        select(func.count().filter(Document.created_at >= midnight), func.count()).where(
+            Document.created_at >= week
+        )
+    ).one()
+    out = []
+    for column, docs in ((2, documents[0]), (3, documents[1])):
+        by_status: dict[str, int] = {}
+        by_type: dict[str, int] = {}
+        for row in rows:
+            by_status[row[0]] = by_status.get(row[0], 0) + row[column]
+            by_type[row[1]] = by_type.get(row[1], 0) + row[column]
+        out.append(
+            Counts(
+                records=sum(by_status.values()),
+                by_status=dict(sorted(by_status.items())),
+                by_type=dict(sorted(by_type.items())),
+                documents=docs or 0,
+            )
+        )
+    return out[0], out[1]
 
 
 def dashboard(settings: Settings, now: datetime | None = None) -> Dashboard:
@@ -70,49 +79,40 @@ def dashboard(settings: Settings, now: datetime | None = None) -> Dashboard:
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     week = now - timedelta(days=7)
     with session_scope(settings.database_url) as session:
-        last_hour = session.scalar(
-            select(func.count())
-            .select_from(Record)
-            .where(Record.created_at >= now - timedelta(hours=1))
-        )
-        day = session.scalar(
-            select(func.count())
-            .select_from(Record)
-            .where(Record.created_at >= now - timedelta(hours=24))
-        )
+        today, last_week = _record_counts(session, week, midnight)
+        last_hour, day = session.execute(
+            select(
+                func.count().filter(Record.created_at >= now - timedelta(hours=1)), func.count()
+            ).where(Record.created_at >= now - timedelta(hours=24))
+        ).one()
         reviewed = exists().where(RecordReview.record_id == Record.id)
         backlog, oldest = session.execute(
             select(func.count(), func.min(Record.created_at)).where(
                 Record.status == RecordStatus.NEEDS_REVIEW, ~reviewed
             )
         ).one()
-        runs = session.execute(
+        documents, requests, cost, fallback_requests = session.execute(
             select(
                 func.count(func.distinct(AgentRun.document_id)),
                 func.coalesce(func.sum(AgentRun.requests), 0),
                 func.sum(AgentRun.cost),
-                func.count(),
+                # the share of model requests the fallback answered
+                func.coalesce(func.sum(AgentRun.fallback_requests), 0),
             ).where(AgentRun.started_at >= week)
         ).one()
-        # Share of model requests that the fallback answered (agent_runs.fallback_requests).
-        fallback_requests = session.scalar(
-            select(func.coalesce(func.sum(AgentRun.fallback_requests), 0)).where(
-                AgentRun.started_at >= week
-            )
-        )
         durations = _durations(session, week)
         return Dashboard(
             generated_at=now,
-            today=_counts(session, midnight),
-            week=_counts(session, week),
+            today=today,
+            week=last_week,
             throughput_last_hour=last_hour or 0,
             throughput_per_hour_24h=round((day or 0) / 24, 1),
             median_time_to_record_s=statistics.median(durations) if durations else None,
             backlog=backlog or 0,
             backlog_oldest_age_s=(now - aware(oldest)).total_seconds() if oldest else None,
-            requests_per_document=round(runs[1] / runs[0], 2) if runs[0] else None,
-            cost_per_document=round(runs[2] / runs[0], 6) if runs[0] and runs[2] else None,
-            fallback_rate=round((fallback_requests or 0) / runs[1], 3) if runs[1] else None,
+            requests_per_document=round(requests / documents, 2) if documents else None,
+            cost_per_document=round(cost / documents, 6) if documents and cost else None,
+            fallback_rate=round(fallback_requests / requests, 3) if requests else None,
             fallback_configured=bool(settings.model.fallback_base_url),
         )
 

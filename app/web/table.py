@@ -109,8 +109,11 @@ def reference(data: dict[str, Any], doc_type: str) -> str:
 def table(settings: Settings, f: RecordFilter) -> Table:
     stmt = filtered(f)
     column = SORTS[f.sort]
-    ordering = column.asc() if f.order == "asc" else column.desc()
-    tie = Record.id.asc() if f.order == "asc" else Record.id.desc()
+    # Ties broken by date then id in the same direction: every sort reads an index in order
+    # (created_at, id; status, created_at, id; doc_type, created_at, id; the primary key).
+    keys = [column] if f.sort in ("id", "created") else [column, Record.created_at]
+    keys = [*keys, Record.id] if f.sort != "id" else keys
+    ordering = [k.asc() if f.order == "asc" else k.desc() for k in keys]
     with session_scope(settings.database_url) as session:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         pages = max(1, -(-total // PAGE_SIZE))
@@ -119,7 +122,7 @@ def table(settings: Settings, f: RecordFilter) -> Table:
             session.execute(
                 stmt.add_columns(Document.filename)
                 .join(Document, Document.id == Record.document_id)
-                .order_by(ordering, tie)
+                .order_by(*ordering)
                 .limit(PAGE_SIZE)
                 .offset((page - 1) * PAGE_SIZE)
             )

@@ -24,6 +24,34 @@
     a.textContent = c.title || c.kind + " " + c.id;
     return a;
   }
+  // The finished answer: each [chunk:…]/[record:…] marker becomes a numbered link, and
+  // the sources are listed under it.
+  function render(el, text, citations, conversation) {
+    const number = {};
+    citations.forEach((c, i) => { number[c.kind + ":" + c.id] = { n: i + 1, c: c }; });
+    el.textContent = "";
+    let last = 0;
+    const marker = /\[(chunk|record):([A-Za-z0-9\-]+)\]/g;
+    let m;
+    while ((m = marker.exec(text)) !== null) {
+      const hit = number[m[1] + ":" + m[2]];
+      if (!hit) continue;
+      el.append(text.slice(last, m.index));
+      const a = sourceLink(hit.c, conversation);
+      a.textContent = "[" + hit.n + "]";
+      a.className = "cite";
+      a.setAttribute("aria-label", "source " + hit.n);
+      el.append(a);
+      last = m.index + m[0].length;
+    }
+    el.append(text.slice(last));
+    if (citations.length) {
+      const list = document.createElement("ol");
+      list.className = "cites";
+      citations.forEach((c) => { const li = document.createElement("li"); li.append(sourceLink(c, conversation)); list.append(li); });
+      el.append(list);
+    }
+  }
   function fail(message) {
     errorBox.textContent = message;
     errorBox.hidden = false;
@@ -63,15 +91,8 @@
           const event = data ? JSON.parse(data) : {};
           if (name === "delta") { answer.textContent += event.text; answer.dataset.deltas = String(++deltas); }
           else if (name === "done") {
-            answer.textContent = event.answer;
+            render(answer, event.answer, event.citations, event.conversation_id);
             answer.dataset.done = "true";
-            if (event.citations.length) {
-              const cites = document.createElement("div");
-              cites.className = "cites";
-              cites.append("Sources: ");
-              event.citations.forEach((c, i) => { if (i) cites.append(" · "); cites.append(sourceLink(c, event.conversation_id)); });
-              answer.append(cites);
-            }
             root.dataset.conversation = event.conversation_id;
             history.replaceState(null, "", "/chat/" + event.conversation_id);
           } else if (name === "error") {
