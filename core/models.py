@@ -480,6 +480,8 @@ class EvalResult(Base):
     accuracy: Mapped[float] = mapped_column(Float, default=0.0)
     f1: Mapped[float] = mapped_column(Float, default=0.0)
     by_doc_type: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Mean file accuracy per routing tier the files were given ({"local_small": 0.93, ...}).
+    by_tier: Mapped[dict[str, Any] | None] = mapped_column()
     cost: Mapped[float | None] = mapped_column(Float)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)

@@ -24,18 +24,21 @@ from sqlalchemy.orm import Session
 from agent.models.base import ChatModel, Usage
 from agent.models.router import RoutedModel
 from agent.prompting import prompt_version
+from agent.routing import TIERS
 from core.db import session_scope
 from core.events import EventType, emit_event
-from core.models import EvalResult, utcnow
+from core.models import AgentRun, Document, EvalResult, utcnow
 from core.settings import Settings
 from evals.corpus import GroundTruth
 from evals.goldenset import GOLDEN_CORPUS, load_golden_truth
 from evals.run import run_files, score_run
+from evals.scoring.report import FileSummary
 from evals.split import load_split, stratified_sample
 
 log = logging.getLogger(__name__)
 
 ROLES = ("production", "fallback", "reference")
+TIER_ORDER: list[str] = list(TIERS)
 WEEK = timedelta(days=7)
 
 
@@ -54,6 +57,7 @@ class ModelScore(BaseModel):
     accuracy: float
     f1: float
     documents: int
+    by_tier: dict[str, float] = {}
     cost: float | None
     seconds: float
     error: str | None
@@ -98,6 +102,7 @@ def evaluate(
         row.accuracy = extraction.overall.micro.accuracy
         row.f1 = extraction.overall.micro.f1
         row.by_doc_type = {k: g.micro.accuracy for k, g in extraction.by_doc_type.items()}
+        row.by_tier = by_tier(work / role, extraction.per_file)
         usage = Usage(
             prompt_tokens=sum(r.prompt_tokens for _, r in done.values()),
             completion_tokens=sum(r.completion_tokens for _, r in done.values()),
@@ -109,6 +114,29 @@ def evaluate(
             )
     row.seconds = round(time.perf_counter() - started, 3)
     return row
+
+
+def by_tier(role_work: Path, files: list[FileSummary]) -> dict[str, float]:
+    """Mean file accuracy per routing tier, the tiers read from the eval database's runs."""
+    tiers: dict[str, str] = {}
+    for db in sorted(role_work.glob("eval-*.db")):
+        with session_scope(f"sqlite:///{db.as_posix()}") as session:
+            rows = session.execute(
+                select(Document.filename, AgentRun.route_tier)
+                .join(AgentRun, AgentRun.document_id == Document.id)
+                .where(AgentRun.route_tier.is_not(None))
+                .order_by(AgentRun.id)
+            ).all()
+        for filename, tier in rows:
+            # a file's hardest group decides: hosted > local_large > local_small
+            if TIER_ORDER.index(tier) >= TIER_ORDER.index(tiers.get(filename, TIER_ORDER[0])):
+                tiers[filename] = tier
+    grouped: dict[str, list[float]] = {}
+    for summary in files:
+        tier = tiers.get(Path(summary.file).name)
+        if tier is not None:
+            grouped.setdefault(tier, []).append(summary.accuracy)
+    return {t: round(sum(v) / len(v), 4) for t, v in sorted(grouped.items())}
 
 
 def last_week(session: Session, model: str, before: datetime) -> EvalResult | None:
@@ -200,6 +228,7 @@ def run_nightly(
                 accuracy=r.accuracy,
                 f1=r.f1,
                 documents=r.documents,
+                by_tier=r.by_tier or {},
                 cost=r.cost,
                 seconds=r.seconds,
                 error=r.error,

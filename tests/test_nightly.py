@@ -83,6 +83,12 @@ def test_a_scripted_drop_below_the_reference_raises_the_drift_alert(
     scores = {r.role: r for r in report.results}
     assert set(scores) == {"production", "fallback", "reference"}
     assert scores["reference"].accuracy > 0.8 and scores["reference"].documents == 2
+    # sliced by the routing tier each golden file was given
+    assert scores["reference"].by_tier and set(scores["reference"].by_tier) <= {
+        "local_small",
+        "local_large",
+        "hosted",
+    }
     drop = 100 * (scores["reference"].accuracy - scores["production"].accuracy)
     assert drop > 2
     [drift] = report.drifts
@@ -111,6 +117,7 @@ def test_a_scripted_drop_below_the_reference_raises_the_drift_alert(
     }
     drift_key = ("shipdoc_eval_drift", (("model", "prod-72b"), ("reason", "below_reference")))
     assert samples[drift_key] == 1
+    assert any(name == "shipdoc_eval_tier_accuracy" for name, _ in samples)
     assert [d["reason"] for d in nightly["drifts"]] == ["below_reference"]
     assert {r["role"] for r in nightly["latest"]} == {"production", "fallback", "reference"}
 

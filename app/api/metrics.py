@@ -68,14 +68,22 @@ class ServiceCollector(Collector):
         with session_scope(self.state.settings.database_url) as session:
             batch = latest_batch(session)
             drifts = detect_drift(session, batch, self.state.settings.ops.drift_points)
+        tiers = GaugeMetricFamily(
+            "shipdoc_eval_tier_accuracy",
+            "Mean file accuracy per routing tier in the latest nightly eval",
+            labels=["role", "model", "tier"],
+        )
         for row in batch:
             if row.error is None:
                 accuracy.add_metric([row.role, row.model, row.prompt_version], row.accuracy)
+                for tier, value in (row.by_tier or {}).items():
+                    tiers.add_metric([row.role, row.model, tier], value)
         for found in drifts:
             drift.add_metric([found.model, found.reason], 1)
         if batch:
             last.add_metric([], max(r.created_at for r in batch).timestamp())
         yield accuracy
+        yield tiers
         yield drift
         yield last
 

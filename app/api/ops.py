@@ -55,6 +55,7 @@ class EvalRow(BaseModel):
     accuracy: float
     f1: float
     by_doc_type: dict[str, float]
+    by_tier: dict[str, float] | None
     cost: float | None
     error: str | None
     created_at: datetime
