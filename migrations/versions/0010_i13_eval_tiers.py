@@ -1,7 +1,7 @@
 """eval_results.by_tier: nightly accuracy sliced by the routing tier of each golden file
 
-Revision ID: 0009_i13
-Revises: 0008_i11
+Revision ID: 0010_i13
+Revises: 0009_i11
 Create Date: 2026-11-29
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0009_i13"
-down_revision: str | None = "0008_i11"
+revision: str = "0010_i13"
+down_revision: str | None = "0009_i11"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
