@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections import defaultdict
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -81,7 +81,8 @@ def _row(result: FieldResult) -> dict[str, Any]:
 def _scratch_settings(settings: Settings) -> Settings:
     folder = settings.var_dir / "shadow"
     folder.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite:///{(folder / 'scratch.db').as_posix()}"
+    # One scratch database per process (prefork pool children shadow side by side).
+    url = f"sqlite:///{(folder / f'scratch-{os.getpid()}.db').as_posix()}"
     ensure_current(url)
     return settings.model_copy(update={"database_url": url, "blob_dir": folder / "blobs"})
 
@@ -101,6 +102,11 @@ def _copy_document(settings: Settings, scratch: Settings, document_id: int) -> N
         session.add(Document(id=document_id, status="parsed", page_count=page_count, **doc_row))
         session.flush()
         session.add_all(Page(document_id=document_id, **row) for row in page_rows)
+
+
+def _drop_copy(scratch: Settings, document_id: int) -> None:
+    with session_scope(scratch.database_url) as session:
+        session.execute(delete(Document).where(Document.id == document_id))
 
 
 def _primary(settings: Settings, document_id: int) -> tuple[list[Record], float, str, str | None]:
@@ -137,9 +143,12 @@ def shadow_document(
             with _SCRATCH_LOCK:
                 scratch = _scratch_settings(settings)
                 _copy_document(settings, scratch, document_id)
-                outcome = extract_document(
-                    document_id, settings=scratch, model=candidate, force=True
-                )
+                try:
+                    outcome = extract_document(
+                        document_id, settings=scratch, model=candidate, force=True
+                    )
+                finally:  # the scratch copy goes (its pages, records and runs with it)
+                    _drop_copy(scratch, document_id)
             error = None if outcome.status != "failed" else (outcome.reason or "failed")
         except Exception as exc:  # the candidate's failure never reaches the primary
             telemetry.fail(span, exc)
@@ -279,7 +288,3 @@ def shadow_report(
         else 0.0,
         candidate_cost=round(sum(costs), 6) if costs else None,
     )
-
-
-def scratch_path(settings: Settings) -> Path:
-    return settings.var_dir / "shadow" / "scratch.db"

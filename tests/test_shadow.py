@@ -67,6 +67,10 @@ def test_a_shadow_run_diffs_fields_and_leaves_the_primary_alone(db: Settings) ->
     assert outcomes["total"] == "exact"
     assert outcomes["line_items[0].amount"] == "exact"
     assert _record(db, doc_id) == before
+    # the scratch copy is gone again (pages, records and runs with it)
+    [scratch] = (db.var_dir / "shadow").glob("scratch-*.db")
+    with session_scope(f"sqlite:///{scratch}") as session:
+        assert session.scalars(select(Record)).all() == []
 
     report = shadow.shadow_report(db, since=utcnow() - timedelta(hours=1))
     assert report.runs == 1 and report.failed == 0 and report.candidates == ["candidate-7b"]
