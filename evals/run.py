@@ -191,15 +191,17 @@ def run_files(
     progress: Callable[[str], None] | None = None,
     cached_only: bool = False,
     model_name: str | None = None,
+    key: str | None = None,
 ) -> tuple[str, dict[str, tuple[FileRecords | None, FileRun]]]:
     """Predictions for every file: from the cache, else extracted now (``jobs`` processes).
 
     ``cached_only``: nothing is extracted; only the files with a cached prediction are
-    returned (scoring an interrupted run as far as it got).
+    returned (scoring an interrupted run as far as it got). ``key``: the cache of another
+    extractor version (a run started before the code changed).
     """
     settings = settings or get_settings()
     prompt_version()  # refuses to start without the prompt templates
-    key = cache_key(model.name if model is not None else model_name or settings.model.name)
+    key = key or cache_key(model.name if model is not None else model_name or settings.model.name)
     cache_dir = work_dir / "predictions" / key
     cache_dir.mkdir(parents=True, exist_ok=True)
     done: dict[str, tuple[FileRecords | None, FileRun]] = {}

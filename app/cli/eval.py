@@ -239,6 +239,7 @@ def run(
         False, "--cached-only", help="extract nothing; score the files already predicted"
     ),
     files: str = typer.Option("", "--files", help="only these file ids (comma-separated)"),
+    key: str = typer.Option("", "--key", help="score the cache of this model-version key"),
 ) -> None:
     """Extract golden files with the configured model and score them (resumable: predictions
     are cached per file, model and extractor version under --work)."""
@@ -265,11 +266,13 @@ def run(
         def advance(name: str) -> None:
             bar.update(task, advance=1, description=name)
 
-        key, done = run_files(truths, work, jobs=jobs, progress=advance, cached_only=cached_only)
+        used, done = run_files(
+            truths, work, jobs=jobs, progress=advance, cached_only=cached_only, key=key or None
+        )
     if cached_only:
         truths = [t for t in truths if t.id in done]
         console.print(f"{len(truths)} files predicted so far")
-    result = score_run(key, truths, done)
+    result = score_run(used, truths, done)
     _print_run(result, console, fields)
     if report is not None:
         report.write_text(summary_json(result) + "\n", "utf-8")
