@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import tracemalloc
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +249,12 @@ def test_cli_export_in_a_fresh_process(tmp_path: Path, sqlite_url: str) -> None:
     assert done.returncode == 0, done.stderr.decode()
     lines = [json.loads(line) for line in done.stdout.decode().splitlines()]
     assert [(i["record_id"], i["line_no"]) for i in lines] == [(ids["inv"], 1), (ids["inv"], 2)]
+
+
+def test_time_bounds_with_an_offset_are_compared_in_utc(db_url: str) -> None:
+    _seed(db_url)
+    half_hour_ago = (datetime.now(UTC) - timedelta(minutes=30)).astimezone(
+        timezone(timedelta(hours=2))
+    )  # its wall-clock reading is 90 minutes ahead of UTC now
+    assert len(_csv(db_url, since=half_hour_ago)) == 2
+    assert _csv(db_url, until=half_hour_ago) == []
