@@ -65,14 +65,28 @@ def _extract_window(
 
 
 def _coerced(ctx: ToolContext, content: str) -> str:
-    """The reply with numbers-as-text read as numbers (a repair request saved)."""
-    try:
-        value = json.loads(strip_code_fence(content))
-    except json.JSONDecodeError:
+    """The reply with numbers-as-text read as numbers, null tables as empty ones and words
+    around the JSON object dropped: each a constrained repair request saved."""
+    value = _json_object(strip_code_fence(content))
+    if value is None:
         return content
     if not isinstance(value, dict):
         return content
     return json.dumps(coerce_types(ctx.target.doc_type, value, ctx.decimal))
+
+
+def _json_object(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        return None
+    try:
+        return json.loads(text[start : end + 1])
+    except json.JSONDecodeError:
+        return None
 
 
 def _join(*parts: str) -> str:

@@ -346,3 +346,12 @@ def test_a_partial_repair_is_laid_over_the_first_extraction(db: Settings) -> Non
         "INV-2026-0042",
         250.0,
     )
+
+
+def test_words_around_the_json_cost_no_repair_request(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    chatty = "Here is the record:\n" + json.dumps(invoice()) + "\nI hope this helps."
+    model = ScriptedModel([chatty])
+    outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
+    assert len(model.requests) == 1
+    assert outcome.records[0].record["invoice_number"] == "INV-2026-0042"

@@ -220,3 +220,13 @@ def test_a_trailing_country_name_leaves_the_address_for_the_country_field() -> N
     }
     assert values["buyer"]["address"] == "Kade 5, 3011 Rotterdam"
     assert values["buyer"]["country"] == "NL"
+
+
+def test_null_tables_whole_floats_and_a_lone_row_are_read_as_meant() -> None:
+    raw = {"containers": None, "number_of_originals": 3.0, "line_items": {"marks": "A/1"}}
+    out = coerce_types("bill_of_lading", raw)
+    assert out["containers"] == [] and out["number_of_originals"] == 3
+    assert out["line_items"] == [{"marks": "A/1"}]
+    assert (
+        coerce_types("bill_of_lading", {"number_of_originals": 2.5})["number_of_originals"] is None
+    )

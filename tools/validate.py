@@ -111,6 +111,12 @@ def _coerce(
     if "$ref" in schema:
         return _coerce(node, defs[schema["$ref"].rsplit("/", 1)[-1]], defs, decimal)
     kinds = {s.get("type") for s in schema.get("anyOf", [schema])}
+    if node is None and kinds == {"array"}:  # "line_items": null
+        return []
+    if isinstance(node, float) and kinds & {"integer"} and "number" not in kinds:
+        return int(node) if node.is_integer() else None
+    if isinstance(node, dict) and kinds == {"array"}:  # one row where a list is expected
+        node = [node]
     if isinstance(node, str) and kinds & {"number", "integer"}:
         number = parse_number(node, decimal=decimal)
         if number is not None and "integer" in kinds and number.is_integer():
