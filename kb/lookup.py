@@ -44,7 +44,8 @@ class Weights:
     head: float = 0.0
 
 
-DEFAULT = Weights()
+# chosen on dev by bench/kb_experiments.py (greedy over cn, cn_lex, hs_lex, head; docs/kb.md)
+DEFAULT = Weights(cn=1.0, cn_lex=0.05, hs_lex=0.05, head=0.5)
 
 
 @dataclass
@@ -219,7 +220,7 @@ def rank(ev: Evidence, sp: Space, top: int, w: Weights = DEFAULT) -> list[tuple[
 
 # "confident" only when the best subheading leads the next by this much of the fused
 # score; chosen on the dev split (bench/kb_experiments.py, docs/kb.md "Quality").
-CONFIDENT_MARGIN = 0.02
+CONFIDENT_MARGIN = 0.05
 
 
 def verdict(scores: list[float], margin: float = CONFIDENT_MARGIN) -> str:
