@@ -77,7 +77,9 @@ class MatrixIndex:
                 f"of {self.model_id!r}; refusing"
             )
         q = q / max(float(np.linalg.norm(q)), 1e-12)
-        scores: npt.NDArray[np.float32] = self.dense @ q
+        # einsum, not BLAS: OpenBLAS spreads a matrix-vector product over every core, which
+        # on a busy 2-core machine made it 5-10x slower (19 ms instead of 2 ms at 10k x 384).
+        scores: npt.NDArray[np.float32] = np.einsum("ij,j->i", self.dense, q, optimize=False)
         return scores
 
     def sparse_scores(self, vector: models.SparseVector) -> npt.NDArray[np.float32]:
