@@ -27,6 +27,7 @@ from agent.prompting import prompt_version
 from agent.routing import TIERS
 from core.db import session_scope
 from core.events import EventType, emit_event
+from core.migrate import ensure_current
 from core.models import AgentRun, Document, EvalResult, utcnow
 from core.settings import Settings
 from evals.corpus import GroundTruth
@@ -197,6 +198,7 @@ def run_nightly(
     now: datetime | None = None,
 ) -> NightlyReport:
     """Evaluate every model, store the results, and report (and announce) any drift."""
+    ensure_current(settings.database_url)
     truths = truths if truths is not None else golden_sample(settings)
     now = now or utcnow()
     batch = now.strftime("%Y%m%dT%H%M%S")
