@@ -118,15 +118,25 @@ def table(settings: Settings, f: RecordFilter) -> Table:
         total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         pages = max(1, -(-total // PAGE_SIZE))
         page = min(f.page, pages)
-        rows = list(
-            session.execute(
-                stmt.add_columns(Document.filename)
-                .join(Document, Document.id == Record.document_id)
+        # The page's ids first, from the index alone (a deep page skips index entries, not
+        # wide rows with their JSON), then those rows.
+        ids = list(
+            session.scalars(
+                stmt.with_only_columns(Record.id)
                 .order_by(*ordering)
                 .limit(PAGE_SIZE)
                 .offset((page - 1) * PAGE_SIZE)
             )
         )
+        found = {
+            r.id: (r, name)
+            for r, name in session.execute(
+                select(Record, Document.filename)
+                .join(Document, Document.id == Record.document_id)
+                .where(Record.id.in_(ids))
+            )
+        }
+        rows = [found[i] for i in ids if i in found]
         reviews = reviews_of(session, [r.id for r, _ in rows])
         out = [
             Row(
