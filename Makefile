@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TESS_LANGS := eng deu nld fra
 export OMP_THREAD_LIMIT := 1
 
-.PHONY: install system-deps demo test lint bench eval clean
+.PHONY: install system-deps demo test faults lint bench eval clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -51,6 +51,10 @@ demo: install
 
 test: install
 	$(BIN)/pytest
+
+# Real processes and one fault each (about 2 minutes): see tests/faults.
+faults: install
+	$(BIN)/pytest -m faults tests/faults -p no:cacheprovider -s
 
 lint: install
 	$(BIN)/ruff check .
