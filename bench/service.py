@@ -78,7 +78,14 @@ def _pct(values: list[float], q: float) -> float:
 class Stack:
     """A scratch database, `shipdoc serve` and `shipdoc worker --queues extract`."""
 
-    def __init__(self, model_url: str, concurrency: int, pool: str, workdir: Path) -> None:
+    def __init__(
+        self,
+        model_url: str,
+        concurrency: int,
+        pool: str,
+        workdir: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.db = f"shipdoc_bench_{uuid.uuid4().hex[:8]}"
         self.admin = sa.create_engine(_pg(POSTGRES), isolation_level="AUTOCOMMIT")
         with self.admin.connect() as conn:
@@ -100,6 +107,7 @@ class Stack:
                 "SHIPDOC_MODEL__BASE_URL": model_url,
                 "SHIPDOC_MODEL__NAME": "sim",
                 "SHIPDOC_KB__QDRANT_PATH": str(workdir / "qdrant"),
+                **(extra_env or {}),
             }
         )
         self.log = (workdir / "stack.log").open("ab")

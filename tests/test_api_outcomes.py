@@ -192,3 +192,19 @@ def test_redis_down_answers_json_503(tmp_path: Path, sim: SimServer) -> None:
         assert response.status_code == 503, response.text
         assert response.headers["content-type"] == "application/json"
         assert "retry-after" in response.headers
+
+
+def test_a_full_blob_directory_answers_json_503(
+    client: TestClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def full(self: Any, data: bytes) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("core.blobs.BlobStore.put", full)
+    files = [("files", ("a.pdf", invoice_pdf("INV-FULL"), "application/pdf"))]
+    response = client.post("/v1/documents", files=files, headers=auth(token))
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "storage_full"
+    assert "retry-after" in response.headers

@@ -5,6 +5,7 @@ Typed shipdoc errors become HTTP statuses here, at the edge, and nowhere else.
 
 from __future__ import annotations
 
+import errno
 import logging
 from typing import Any
 
@@ -93,6 +94,15 @@ def install(app: FastAPI) -> None:
 
     for kind in UNAVAILABLE:
         app.add_exception_handler(kind, _unavailable)
+
+    @app.exception_handler(OSError)
+    async def _os_error(request: Request, exc: OSError) -> JSONResponse:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            log.error("%s %s: storage full or read-only: %s", request.method, request.url.path, exc)
+            message = "storage is full; the file was not kept; retry later"
+            headers = {"Retry-After": str(RETRY_AFTER_S * 12)}
+            return JSONResponse(body("storage_full", message), 503, headers=headers)
+        return await _internal(request, exc)
 
     @app.exception_handler(DataError)
     async def _bad_value(request: Request, exc: DataError) -> JSONResponse:
