@@ -111,7 +111,9 @@ def ingest(
             collection_name=name,
             points_selector=models.PointIdsList(points=list(stale)),
         )
-    matrix.forget(name)
+    matrix.forget(
+        name, None if settings.kb.qdrant_url else str(index.local_path(settings).resolve())
+    )
     return IngestReport(
         corpus=corpus,
         collection=name,

@@ -12,9 +12,12 @@ copy after an ingest changed it. A Qdrant server (production) is queried directl
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +28,8 @@ from kb import index
 from kb.errors import EmbedderMismatch
 
 _RRF_K = 2
+_CACHE_FORMAT = 1
+Csr = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float32]]
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class MatrixIndex:
         ids: list[str],
         payloads: list[dict[str, Any]],
         dense: npt.NDArray[np.float32],
-        sparse: list[models.SparseVector],
+        sparse: list[models.SparseVector] | Csr,
         model_id: str = "",
     ) -> None:
         self.ids = ids
@@ -54,13 +59,50 @@ class MatrixIndex:
         self.model_id = model_id
         self.levels = np.array([int(p.get("level", -1)) for p in payloads], dtype=np.int16)
         self.codes = [str(p.get("code", "")) for p in payloads]
-        self._postings = _postings(sparse)
+        self._csr = sparse if isinstance(sparse, tuple) else _csr(sparse)
+        self._postings = _postings(*self._csr)
         n = len(ids)
         self._idf = {
             term: math.log((n - len(rows) + 0.5) / (len(rows) + 0.5) + 1)
             for term, (rows, _) in self._postings.items()
         }
         self._masks: dict[tuple[Any, ...], npt.NDArray[np.bool_] | None] = {}
+
+    def save(self, path: Path, count: int) -> None:
+        """Write this copy beside the collection (``count``: the collection's points)."""
+        tmp = path.with_name(path.name + ".tmp.npz")
+        indptr, indices, values = self._csr
+        np.savez(
+            tmp,
+            meta=np.array(
+                json.dumps({"format": _CACHE_FORMAT, "count": count, "model": self.model_id})
+            ),
+            ids=np.array(self.ids),
+            payloads=np.array(json.dumps(self.payloads, ensure_ascii=False)),
+            dense=self.dense,
+            indptr=indptr,
+            indices=indices,
+            values=values,
+        )
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path, count: int, model_id: str) -> MatrixIndex | None:
+        """The saved copy, if it was made from a collection of this size and embedder."""
+        if not path.exists():
+            return None
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta != {"format": _CACHE_FORMAT, "count": count, "model": model_id}:
+                return None
+            csr = (data["indptr"], data["indices"], data["values"])
+            return cls(
+                [str(i) for i in data["ids"]],
+                json.loads(str(data["payloads"])),
+                data["dense"],
+                csr,
+                model_id,
+            )
 
     @property
     def dim(self) -> int:
@@ -172,18 +214,27 @@ def _top(
     return [(int(r), float(scores[r])) for r in order]
 
 
+def _csr(vectors: list[models.SparseVector]) -> Csr:
+    lengths = [len(v.indices) for v in vectors]
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    indices = np.array([t for v in vectors for t in v.indices], dtype=np.int64)
+    values = np.array([x for v in vectors for x in v.values], dtype=np.float32)
+    return indptr, indices, values
+
+
 def _postings(
-    vectors: list[models.SparseVector],
+    indptr: npt.NDArray[np.int64], indices: npt.NDArray[np.int64], values: npt.NDArray[np.float32]
 ) -> dict[int, tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]]:
-    rows: dict[int, list[int]] = {}
-    values: dict[int, list[float]] = {}
-    for row, vector in enumerate(vectors):
-        for term, value in zip(vector.indices, vector.values, strict=True):
-            rows.setdefault(term, []).append(row)
-            values.setdefault(term, []).append(value)
+    rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.intp), np.diff(indptr))
+    order = np.argsort(indices, kind="stable")
+    terms, starts = np.unique(indices[order], return_index=True)
+    bounds = [*starts.tolist(), len(order)]
     return {
-        term: (np.array(rows[term], dtype=np.intp), np.array(values[term], dtype=np.float32))
-        for term in rows
+        int(term): (
+            rows[order[bounds[i] : bounds[i + 1]]],
+            values[order[bounds[i] : bounds[i + 1]]],
+        )
+        for i, term in enumerate(terms.tolist())
     }
 
 
@@ -222,18 +273,36 @@ _cache: dict[tuple[str, str], MatrixIndex] = {}
 _lock = threading.Lock()
 
 
+def cache_path(where: str, name: str) -> Path:
+    return Path(where) / f"{name}.matrix.npz"
+
+
 def get(client: QdrantClient, where: str, name: str) -> MatrixIndex:
-    """The process's copy of a collection (``where``: its storage path), read on first use."""
+    """The process's copy of a collection (``where``: its storage path), read on first use.
+
+    Reading a collection out of local mode takes seconds (unpickled points); the copy is
+    also saved beside the storage and reused by the next process while the collection has
+    the same number of points and embedder (ingest deletes it when it writes)."""
     key = (where, name)
     with _lock:
         found = _cache.get(key)
         if found is None:
-            found = _cache[key] = read(client, name)
+            count = int(index.call(client.count, collection_name=name, exact=True).count)
+            model = index.recorded(client, name).model_id
+            path = cache_path(where, name)
+            found = MatrixIndex.load(path, count, model)
+            if found is None:
+                found = read(client, name)
+                with contextlib.suppress(OSError):
+                    found.save(path, count)
+            _cache[key] = found
         return found
 
 
-def forget(name: str | None = None) -> None:
+def forget(name: str | None = None, where: str | None = None) -> None:
     """Drop copies (of one collection, or all) after an ingest changed them."""
     with _lock:
         for key in [k for k in _cache if name is None or k[1] == name]:
             del _cache[key]
+        if name is not None and where is not None:
+            cache_path(where, name).unlink(missing_ok=True)

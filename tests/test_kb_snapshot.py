@@ -205,3 +205,27 @@ def test_search_uses_the_matrix_in_local_mode_and_refuses_foreign_vectors(
     assert hits[0].code == "090111"
     with pytest.raises(Exception, match="24-d query vector"):
         kb.points("coffee", mode="dense", dense_vector=[0.1] * 24, rewrite=False)
+
+
+def test_the_matrix_copy_is_saved_reused_and_dropped_by_ingest(snap_settings: Settings) -> None:
+    embedder = FakeEmbedder()
+    ingest(snap_settings, "hs2022", chunks=corpus(), embedder=embedder)
+    client = index.open_client(snap_settings)
+    where = str(index.local_path(snap_settings).resolve())
+    first = matrix.get(client, where, "shipdoc_hs2022")
+    saved = matrix.cache_path(where, "shipdoc_hs2022")
+    assert saved.exists()
+    matrix.forget()  # a new process: only the file is left
+    again = matrix.get(client, where, "shipdoc_hs2022")
+    assert again is not first and again.ids == first.ids
+    query = "cotton T-shirts"
+    dense, lexical = embedder.embed_queries([query])[0], sparse.query_vector(query)
+    for mode in ("dense", "sparse", "hybrid"):
+        a = first.query(dense=dense, sparse=lexical, mode=mode, limit=6)  # type: ignore[arg-type]
+        b = again.query(dense=dense, sparse=lexical, mode=mode, limit=6)  # type: ignore[arg-type]
+        assert [(p.id, round(p.score, 5)) for p in a] == [(p.id, round(p.score, 5)) for p in b]
+    ingest(snap_settings, "hs2022", chunks=corpus(change="090111"), embedder=embedder)
+    assert not saved.exists()  # the collection changed: the copy is dropped
+    fresh = matrix.get(client, where, "shipdoc_hs2022")
+    coffee = fresh.ids.index(corpus()[3].point_id)
+    assert fresh.payloads[coffee]["text"].endswith("(revised)")
