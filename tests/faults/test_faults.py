@@ -92,15 +92,22 @@ class Stack:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    persistent = "with_persistence" in request.node.name
     postgres = PostgresProcess().init()
-    redis = RedisProcess(tmp_path / "redis", persistent=False).start()
+    redis = RedisProcess(tmp_path / "redis", persistent=persistent).start()
     with SimServer(latency=0.3) as sim:
         settings = Settings(
             environment="test",
             var_dir=tmp_path / "var",
             database_url=postgres.url,
-            model={"backend": "openai", "base_url": sim.url, "name": "sim", "retries": 0},
+            model={
+                "backend": "openai",
+                "base_url": sim.url,
+                "name": "sim",
+                "retries": 0,
+                "timeout_s": 3.0,
+            },
             service={
                 "broker_url": redis.url,
                 "lease_s": 3.0,
@@ -215,4 +222,30 @@ def test_postgres_restart_loses_no_document(stack: Stack) -> None:
     _report("postgres-restart", len(ids), docs, stack, api_while_down=down.status_code)
     assert down.status_code in (401, 503) and down.headers["content-type"] == "application/json"
     assert all(d["status"] in ("extracted", "failed") for d in docs)
+    assert stack.duplicate_completed_runs() == 0
+
+
+def test_redis_restarted_with_persistence_loses_no_document(stack: Stack) -> None:
+    stack.worker()
+    ids = stack.upload(6, "aof")
+    wait_for(lambda: any(d["status"] != "received" for d in stack.docs(ids)), 60, "work to start")
+    stack.redis.stop()  # SIGTERM: the append-only file keeps the queues
+    time.sleep(1)
+    stack.redis.start()
+    docs = stack.wait_final(ids, 180)
+    _report("redis-restart-persistent", len(ids), docs, stack)
+    assert all(d["status"] == "extracted" for d in docs)
+    assert stack.duplicate_completed_runs() == 0
+
+
+def test_a_model_hanging_past_its_timeout_loses_no_document(stack: Stack) -> None:
+    httpx.post(stack.sim.base + "/control", json={"latency": 20.0})  # timeout is 3 s
+    stack.worker()
+    ids = stack.upload(3, "hang")
+    time.sleep(10)
+    timed_out = [d for d in stack.docs(ids) if d["job"] and d["job"]["error_code"]]
+    httpx.post(stack.sim.base + "/control", json={"latency": 0.3})
+    docs = stack.wait_final(ids, 180)
+    _report("model-hangs-10s", len(ids), docs, stack, timed_out_visible=len(timed_out))
+    assert all(d["status"] == "extracted" for d in docs)
     assert stack.duplicate_completed_runs() == 0
