@@ -19,6 +19,7 @@ INSTALLED := $(VENV)/.installed
 install: $(INSTALLED) system-deps
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
+	@echo "installing into $(VENV); the first time on a machine this builds llama-cpp-python from source (~7 min on 2 cores, then pip's cache serves it)"
 	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install --quiet -e '.[dev,local-model]'
 	touch $@
 
