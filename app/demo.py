@@ -84,9 +84,11 @@ def fetch_model(settings: Settings) -> str:
 
 def build_kb(settings: Settings) -> None:
     for report in ensure_ingested(settings):
+        snapshot = f"{report.from_snapshot} from the snapshot, " if report.from_snapshot else ""
         say(
-            f"  {report.collection:<22} {report.total:>6} chunks: {report.embedded} embedded, "
-            f"{report.removed} removed, {report.unchanged} unchanged ({report.seconds:.1f}s)"
+            f"  {report.collection:<22} {report.total:>6} chunks: {snapshot}"
+            f"{report.embedded} embedded, {report.removed} removed, "
+            f"{report.unchanged} unchanged ({report.seconds:.1f}s)"
         )
 
 
