@@ -8,6 +8,7 @@ parsed as partial JSON: the window is halved and both halves are extracted.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from agent.metering import Metered
@@ -75,11 +76,20 @@ def _coerced(ctx: ToolContext, content: str) -> str:
     return json.dumps(coerce_types(ctx.target.doc_type, value, ctx.decimal))
 
 
+# A number written with thousands separators outside quotes (``"amount": 370,206.88``,
+# ``"amount": 1.234,56``) is not JSON; quoted, it is read with the document's separators.
+_GROUPED_NUMBER = re.compile(
+    r"(:\s*)(-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d{1,3}(?:\.\d{3})+(?:,\d+)?|-?\d+,\d+)(?=\s*[,}\]\n])"
+)
+
+
 def _json_object(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
+    for candidate in (text, _GROUPED_NUMBER.sub(r'\1"\2"', text)):
+        try:
+            return json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+    text = _GROUPED_NUMBER.sub(r'\1"\2"', text)
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end <= start:
         return None

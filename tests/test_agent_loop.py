@@ -355,3 +355,21 @@ def test_words_around_the_json_cost_no_repair_request(db: Settings) -> None:
     outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
     assert len(model.requests) == 1
     assert outcome.records[0].record["invoice_number"] == "INV-2026-0042"
+
+
+def test_numbers_with_thousands_separators_outside_quotes_are_read_not_repaired(
+    db: Settings,
+) -> None:
+    page = INVOICE_PAGE.replace("Total EUR 300.00", "Total EUR 1,300.00").replace(
+        "Freight 40.00", "Freight 1,040.00"
+    )
+    doc_id = store_document(db.database_url, [page])
+    text = json.dumps(invoice(freight=1.0, total=2.0))
+    text = text.replace('"freight": 1.0', '"freight": 1,040.00').replace(
+        '"total": 2.0', '"total": 1,300.00'
+    )
+    model = ScriptedModel([text])
+    outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
+    assert len(model.requests) == 1
+    record = outcome.records[0].record
+    assert (record["freight"], record["total"]) == (1040.0, 1300.0)
