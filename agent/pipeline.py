@@ -341,7 +341,8 @@ def _run_group(
         candidates=render_candidates(tariff_candidates(group.pages, tariff)),
     )
     ctx.field_candidates = find_candidates(group.pages)
-    ctx.hints = render_hints(group.doc_type, ctx.field_candidates)
+    if settings.agent.prompt_hints:
+        ctx.hints = render_hints(group.doc_type, ctx.field_candidates)
     ctx.decimal = decimal_of("\n".join(p.text for p in group.pages))
     attributes = {
         "shipdoc.run_id": run_id,

@@ -156,6 +156,10 @@ class AgentSettings(BaseModel):
     output_tokens: int = 2_048
     # Ask the model to repair what validation rejects (False: straight to needs_review).
     repair: bool = True
+    # Put the deterministic candidates into the prompt as hints. Off: on dev the 1.5B model
+    # answered a hinted invoice with a reply that needed a constrained repair, which lost
+    # the parties; the candidates still cross-check every reply after it (agent/crosscheck).
+    prompt_hints: bool = False
     # Send the output JSON schema for constrained decoding. None: yes, except for the
     # in-process llama.cpp backend, whose grammar sampling over Qwen's 151k-token vocabulary
     # costs seconds per token on CPU; there the shape is in the prompt and replies are

@@ -206,3 +206,17 @@ def test_bill_of_lading_numbers_by_their_labels(text: str) -> None:
 )
 def test_packing_list_numbers_by_their_labels(text: str) -> None:
     assert _best(_cands(text), "packing_list_number") == "PL-2026-0042"
+
+
+def test_hints_reach_the_prompt_only_when_asked(settings: Settings, sqlite_url: str) -> None:
+    migrate.upgrade(sqlite_url)
+    page = "INVOICE\nOrder No: PO-1\nInvoice No: INV-9\nTotal EUR 10.00"
+    for enabled in (False, True):
+        agent = settings.agent.model_copy(update={"prompt_hints": enabled})
+        db = settings.model_copy(update={"database_url": sqlite_url, "agent": agent})
+        doc_id = store_document(sqlite_url, [page])
+        model = ScriptedModel(['{"invoice_number": "PO-1"}'])
+        outcome = extract_document(doc_id, settings=db, model=model)
+        user = model.requests[0].messages[1].content
+        assert ("Read by rules" in user) is enabled
+        assert outcome.records[0].record["invoice_number"] == "INV-9"  # cross-checked anyway
