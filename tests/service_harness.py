@@ -53,6 +53,7 @@ def service_env(settings: Settings) -> dict[str, str]:
             "SHIPDOC_MODEL__NAME": m.name,
             "SHIPDOC_MODEL__RETRIES": str(m.retries),
             "SHIPDOC_MODEL__TIMEOUT_S": str(m.timeout_s),
+            "SHIPDOC_MODEL__BREAKER_RESET_S": str(m.breaker_reset_s),
             **{
                 f"SHIPDOC_RELIABILITY__{name.upper()}": str(value)
                 for name, value in settings.reliability.model_dump().items()
