@@ -22,8 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.models.base import ChatModel
-from agent.models.factory import build_ref_model, hosted_model
-from agent.models.tracing import traced
+from agent.models.factory import hosted_model, shared_ref_model
 from core.models import AgentRun
 from core.settings import Settings
 from tools.provenance import PageText
@@ -136,7 +135,7 @@ def tier_model(settings: Settings, tier: Tier, default: ChatModel) -> ChatModel:
     if not ops.routing or tier == "local_small":
         return default
     if tier == "local_large" and ops.large.configured:
-        return traced(build_ref_model(ops.large, timeout_s=settings.model.timeout_s))
+        return shared_ref_model(ops.large, timeout_s=settings.model.timeout_s)
     if tier == "hosted":
         hosted = hosted_model(settings)
         if hosted is not None:

@@ -13,11 +13,11 @@ from sqlalchemy import update
 
 from agent.models.scripted import ScriptedModel
 from agent.pipeline import extract_document
-from agent.routing import Features, decide, features_of, sender_key
+from agent.routing import Features, decide, features_of, sender_key, tier_model
 from core import migrate
 from core.db import session_scope
 from core.models import AgentRun
-from core.settings import ModelRef, OpsSettings, Settings
+from core.settings import ModelRef, ModelSettings, OpsSettings, Settings
 from tests.agent_support import INVOICE_PAGE, TARIFF, invoice, reply, runs, store_document
 from tools.provenance import PageText
 
@@ -123,3 +123,21 @@ def test_the_decision_is_stored_on_the_run_and_the_large_tier_runs(
     assert run.route_tier == "local_large" and run.model == "large"
     assert run.route_features is not None and run.route_features["sender_issues"] == 3
     assert outcome.status == "extracted" and small.requests == []
+
+
+def test_the_routed_tiers_are_one_client_per_process(settings: Settings) -> None:
+    """The large and hosted tiers are built once per process, not per page group: one HTTP
+    connection pool and one circuit breaker that sees every failure of the tier."""
+    large = ModelRef(name="large", base_url="http://127.0.0.1:9/v1")
+    model = ModelSettings(fallback_base_url="http://127.0.0.1:9/v1", fallback_name="hosted")
+    routed = settings.model_copy(
+        update={"model": model, "ops": OpsSettings(routing=True, large=large)}
+    )
+    small = ScriptedModel([])
+    for tier in ("local_large", "hosted"):
+        first = tier_model(routed, tier, small)
+        assert first is not small
+        assert tier_model(routed.model_copy(), tier, small) is first
+    assert tier_model(routed, "local_large", small).name == "large"
+    assert tier_model(routed, "hosted", small).name == "hosted"
+    assert tier_model(routed, "local_small", small) is small

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
 from agent.models.base import ChatModel, ModelError
 from agent.models.fetch import KNOWN_MODELS, cached_path
@@ -49,8 +50,10 @@ def _primary(cfg: ModelSettings) -> Route:
 
 
 def _fallback(cfg: ModelSettings) -> Route | None:
-    if not cfg.fallback_base_url:
-        return None
+    return _fallback_route(cfg) if cfg.fallback_base_url else None
+
+
+def _fallback_route(cfg: ModelSettings) -> Route:
     model = OpenAIChatModel(
         base_url=cfg.fallback_base_url,
         model=cfg.fallback_name or cfg.name,
@@ -108,14 +111,16 @@ def models_by_role(settings: Settings) -> dict[str, ChatModel]:
     return roles
 
 
-def hosted_model(settings: Settings) -> ChatModel | None:
-    """The hosted tier of routing: the configured fallback as the primary (no fallback)."""
-    fallback = _fallback(settings.model)
-    return RoutedModel(fallback) if fallback is not None else None
-
-
 _SHARED: dict[str, ChatModel] = {}
 _SHARED_LOCK = threading.Lock()
+
+
+def _once(key: str, build: Callable[[], ChatModel]) -> ChatModel:
+    with _SHARED_LOCK:
+        model = _SHARED.get(key)
+        if model is None:
+            model = _SHARED[key] = build()
+        return model
 
 
 def shared_model(settings: Settings) -> ChatModel:
@@ -124,12 +129,25 @@ def shared_model(settings: Settings) -> ChatModel:
     loaded GGUF. The scripted backend (tests) gets a fresh script each time."""
     if settings.model.backend == "scripted":
         return build_model(settings)
-    key = settings.model.model_dump_json()
-    with _SHARED_LOCK:
-        model = _SHARED.get(key)
-        if model is None:
-            model = _SHARED[key] = build_model(settings)
-        return model
+    return _once(f"model:{settings.model.model_dump_json()}", lambda: build_model(settings))
+
+
+def shared_ref_model(ref: ModelRef, *, timeout_s: float) -> ChatModel:
+    """``build_ref_model`` once per process (the large tier of routing, asked per page
+    group); a scripted model (tests) gets a fresh script each time."""
+    if ref.backend == "scripted":
+        return build_ref_model(ref, timeout_s=timeout_s)
+    key = f"ref:{timeout_s}:{ref.model_dump_json()}"
+    return _once(key, lambda: build_ref_model(ref, timeout_s=timeout_s))
+
+
+def hosted_model(settings: Settings) -> ChatModel | None:
+    """The hosted tier of routing: the configured fallback as the primary (no fallback),
+    once per process (routing asks for it per page group)."""
+    cfg = settings.model
+    if not cfg.fallback_base_url:
+        return None
+    return _once(f"hosted:{cfg.model_dump_json()}", lambda: RoutedModel(_fallback_route(cfg)))
 
 
 def _forget_shared_after_fork() -> None:
