@@ -278,15 +278,21 @@ class DocumentBudget:
         self.pages += pages
 
 
-def _over_budget(settings: Settings, document_id: int, group: PageGroup, reason: str) -> RunResult:
-    """A page group the budget did not reach: stored for review, unread by the model."""
-    issue = Issue(code="budget", field="", message=f"not extracted: {reason}")
-    target = WriteTarget(
+def _group_target(document_id: int, group: PageGroup, run_id: int | None = None) -> WriteTarget:
+    """Where a page group's record (and its run, when there is one) is written."""
+    return WriteTarget(
         document_id=document_id,
         page_first=group.first,
         page_last=group.last,
         doc_type=group.doc_type,
+        run_id=run_id,
     )
+
+
+def _over_budget(settings: Settings, document_id: int, group: PageGroup, reason: str) -> RunResult:
+    """A page group the budget did not reach: stored for review, unread by the model."""
+    issue = Issue(code="budget", field="", message=f"not extracted: {reason}")
+    target = _group_target(document_id, group)
     with session_scope(settings.database_url) as session:
         written = write_back(
             session, target, WriteBackArgs(record={}), group.pages, extra_issues=[issue]
@@ -326,13 +332,7 @@ def _run_group(
         }
         run_id = run.id
     metrics.ROUTE_DECISIONS.labels(decision.tier).inc()
-    target = WriteTarget(
-        document_id=document_id,
-        page_first=group.first,
-        page_last=group.last,
-        doc_type=group.doc_type,
-        run_id=run_id,
-    )
+    target = _group_target(document_id, group, run_id)
     ctx = ToolContext(
         target=target,
         pages=group.pages,
@@ -423,12 +423,7 @@ def _unsupported(settings: Settings, document_id: int, group: PageGroup) -> RunR
         field="",
         message="none of bill of lading, commercial invoice, packing list, customs declaration",
     )
-    target = WriteTarget(
-        document_id=document_id,
-        page_first=group.first,
-        page_last=group.last,
-        doc_type=group.doc_type,
-    )
+    target = _group_target(document_id, group)
     with session_scope(settings.database_url) as session:
         record_id = store_failed(session, target, [issue])
     return RunResult(
