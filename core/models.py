@@ -28,10 +28,19 @@ JsonType = JSON().with_variant(JSONB(), "postgresql")
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every database: SQLite hands stored values back
-    naive, which the API would then send without an offset (not an RFC 3339 date-time)."""
+    naive, which the API would then send without an offset (not an RFC 3339 date-time).
+
+    Values going in (stored times and the bounds compared with them) are converted to UTC
+    first (naive means UTC): SQLite keeps the wall-clock time and drops the offset, so a
+    bound such as ``01:00+02:00`` would otherwise compare as ``01:00`` UTC."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:

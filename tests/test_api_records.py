@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,11 @@ def test_filters_search_and_pagination(setup: tuple[TestClient, dict[str, int], 
     feb = (JAN + timedelta(days=20)).isoformat()
     assert _ids(client, viewer, created_to=feb) == [ids["inv"]]
     assert _ids(client, viewer, created_from=feb) == [ids["pl"], ids["bl"]]
+    # A bound with an offset is that instant: 01:00+02:00 on the 15th is 23:00 UTC on the
+    # 14th, before the invoice's 00:00 UTC (the wall-clock 01:00 would put it after).
+    east = datetime(2026, 1, 15, 1, tzinfo=timezone(timedelta(hours=2))).isoformat()
+    assert _ids(client, viewer, created_from=east) == [ids["pl"], ids["bl"], ids["inv"]]
+    assert _ids(client, viewer, created_to=east) == []
     page = client.get("/v1/records", params={"limit": 2, "offset": 2}, headers=auth(viewer))
     assert page.json()["total"] == 3 and [r["id"] for r in page.json()["items"]] == [ids["inv"]]
     bad = client.get("/v1/records", params={"limit": 0}, headers=auth(viewer))
