@@ -26,7 +26,6 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -64,14 +63,6 @@ class EventOut(BaseModel):
     type: str
     timestamp: str  # ISO 8601, UTC
     data: dict[str, Any]
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """A time as aware UTC (naive means UTC): SQLite stores times without their offset, so
-    every bound compared with a stored time is converted first."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def new_event_id() -> str:

@@ -19,7 +19,6 @@ from sqlalchemy import Select, String, cast, select
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
-from core.events import as_utc
 from core.models import Document, Record, RecordReview
 from core.records import DOC_TYPES, DocType, values_model_for
 
@@ -76,7 +75,6 @@ def _escape_like(text: str) -> str:
 
 
 def query_statement(query: ExportQuery) -> Select[tuple[Record, str]]:
-    since, until = as_utc(query.since), as_utc(query.until)
     stmt = select(Record, Document.filename).join(Document, Document.id == Record.document_id)
     if query.doc_types:
         stmt = stmt.where(Record.doc_type.in_(query.doc_types))
@@ -84,10 +82,10 @@ def query_statement(query: ExportQuery) -> Select[tuple[Record, str]]:
         stmt = stmt.where(Record.status.in_(query.statuses))
     if query.document_id is not None:
         stmt = stmt.where(Record.document_id == query.document_id)
-    if since is not None:
-        stmt = stmt.where(Record.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(Record.created_at < until)
+    if query.since is not None:
+        stmt = stmt.where(Record.created_at >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(Record.created_at < query.until)
     if query.q:
         pattern = f"%{_escape_like(query.q.strip())}%"
         stmt = stmt.where(cast(Record.data, String).ilike(pattern, escape="\\"))

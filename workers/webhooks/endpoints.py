@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.auth import aware
 from core.db import session_scope
 from core.errors import InputError, NotFound
-from core.events import EVENT_TYPES, as_utc
+from core.events import EVENT_TYPES
 from core.models import (
     DeliveryState,
     Event,
@@ -203,7 +203,6 @@ def replay(
     Replays carry the original event id: a receiver that de-duplicates sees them as the
     same event. Returns how many deliveries were queued.
     """
-    since, until = as_utc(since), as_utc(until)
     if event_id is None and since is None:
         raise InputError("replay needs an event id or a start time (since)", code="bad_replay")
     with session_scope(settings.database_url) as session:
