@@ -16,7 +16,7 @@ from agent.metering import BoundHit, Metered
 from agent.models.base import ChatRequest, ChatResponse, Message, ToolCall
 from agent.models.toolcall_parse import strip_code_fence
 from agent.prompting import record_json, render_document, render_issues, system_prompt
-from agent.tools import ToolContext, execute, tool_specs
+from agent.tools import ToolContext, execute, refused, tool_specs
 from agent.windows import estimate_tokens
 from core.settings import AgentSettings
 from tools.validate import Issue
@@ -97,22 +97,6 @@ def _as_record(content: str) -> dict[str, Any] | None:
         record: dict[str, Any] = value["record"]
         return record
     return value if isinstance(value, dict) and "name" not in value else None
-
-
-def refused(call: ToolCall, why: str) -> ToolCallLog:
-    """The log entry of a call that was not run, with its arguments as the model sent them."""
-    try:
-        arguments = call.arguments()
-    except (ValueError, RecursionError):
-        arguments = {"_raw": call.arguments_json[:4000]}
-    return ToolCallLog(
-        call_id=call.id[:100] if call.id else None,
-        name=call.name[:100],
-        arguments=arguments,
-        result_summary=json.dumps({"error": why}),
-        latency_s=0.0,
-        error=why,
-    )
 
 
 def pipeline_call(name: str, arguments: dict[str, Any], seq: int) -> ToolCall:

@@ -320,14 +320,24 @@ def _execute(ctx: ToolContext, call: ToolCall) -> tuple[str, ToolCallLog]:
     return content, _log(call, arguments, content, started, error)
 
 
+def refused(call: ToolCall, why: str) -> ToolCallLog:
+    """The log entry of a call that was not run, with its arguments as the model sent them."""
+    arguments, _unparsed = _parsed_arguments(call)
+    return _log(call, arguments, json.dumps({"error": why}), None, why)
+
+
 def _log(
-    call: ToolCall, arguments: dict[str, Any], content: str, started: float, error: str | None
+    call: ToolCall,
+    arguments: dict[str, Any],
+    content: str,
+    started: float | None,
+    error: str | None,
 ) -> ToolCallLog:
     return ToolCallLog(
         call_id=call.id[:_ID_CHARS] if call.id else call.id,
         name=call.name[:_ID_CHARS],
         arguments=arguments,
         result_summary=content[:500],
-        latency_s=round(time.monotonic() - started, 4),
+        latency_s=0.0 if started is None else round(time.monotonic() - started, 4),
         error=error,
     )
