@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.records import DocType
-from tools.validate import REQUIRED, Issue
+from tools.validate import REQUIRED, Issue, field_present
 
 AGREE_BONUS = 0.08
 FILLED = 0.85
@@ -70,7 +70,7 @@ def uncertain_required(
     flagged = {i.field for i in issues or [] if i.severity == "error"}
     out = []
     for alternatives in REQUIRED[doc_type]:
-        present = [p for p in alternatives if _present(values, p) and p not in flagged]
+        present = [p for p in alternatives if field_present(values, p) and p not in flagged]
         if not present or any(p in LIST_FIELDS for p in present):
             continue  # missing: validation reports it; a table: its presence is the check
         scores = [_score(confidence, p) for p in present]
@@ -84,15 +84,6 @@ def uncertain_required(
                 )
             )
     return out
-
-
-def _present(values: dict[str, Any], path: str) -> bool:
-    node: Any = values
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return False
-        node = node.get(part)
-    return node not in (None, "", [])
 
 
 def _score(confidence: Mapping[str, float], path: str) -> float:

@@ -269,9 +269,15 @@ def _present(value: Any) -> bool:
     return value is not None
 
 
+def field_present(values: dict[str, Any], path: str) -> bool:
+    """Whether the record has a value at ``path`` (``consignee.name``): not None, blank or
+    an empty list."""
+    return _present(_get(values, path))
+
+
 def _required(doc_type: DocType, values: dict[str, Any]) -> Iterable[Issue]:
     for alternatives in REQUIRED[doc_type]:
-        if not any(_present(_get(values, p)) for p in alternatives):
+        if not any(field_present(values, p) for p in alternatives):
             names = " or ".join(alternatives)
             yield Issue(code="required_missing", field=alternatives[0], message=f"{names} is empty")
 
