@@ -36,7 +36,7 @@ from evals.scoring.report import ExtractionReport, build_report, score_file
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
-_VERSIONED = ("prompts", "agent", "tools", "core/records.py")
+_VERSIONED = ("prompts", "agent", "tools", "core/records.py", "core/values.py")
 BANDS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.9), (0.9, 1.01))
 
 
