@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.values import iso6346_check_digit
+
 Lang = str  # "en" | "nl" | "de" | "fr"
 LANGS: tuple[Lang, ...] = ("en", "nl", "de", "fr")
 
@@ -163,24 +165,6 @@ PAYMENT_TERMS: dict[Lang, tuple[str, ...]] = {
     "de": ("30 Tage netto", "Vorauskasse", "14 Tage 2 % Skonto, 30 Tage netto", "60 Tage netto"),
     "fr": ("30 jours net", "Paiement à réception", "60 jours fin de mois", "Virement anticipé"),
 }
-
-# ISO 6346 letter values: A=10 upward, skipping multiples of 11.
-_LETTER_VALUES: dict[str, int] = {}
-_v = 10
-for _ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-    if _v % 11 == 0:
-        _v += 1
-    _LETTER_VALUES[_ch] = _v
-    _v += 1
-
-
-def iso6346_check_digit(code: str) -> int:
-    """Check digit over the first characters of an ISO 6346 code (owner+category+serial)."""
-    total = 0
-    for i, ch in enumerate(code):
-        value = _LETTER_VALUES[ch] if ch.isalpha() else int(ch)
-        total += value * (2**i)
-    return total % 11 % 10
 
 
 def container_number(prefix: str, serial: int) -> str:
