@@ -102,8 +102,9 @@ def system_prompt(doc_type: DocType) -> str:
     return f"{template('extract_system')}\n{output_shape(doc_type)}"
 
 
-def _defuse(text: str) -> str:
-    """Document text cannot open or close our delimiters, nor write chat-template tokens."""
+def defuse(text: str) -> str:
+    """Untrusted text (a document, a record, a knowledge-base chunk) cannot open or close our
+    delimiters, nor write chat-template tokens."""
     text = _DELIMITERS.sub(lambda m: m.group(0).replace("<", "‹"), _visible(text))
     return _SPECIAL_TOKENS.sub(lambda m: m.group(0).replace("<", "‹"), text)
 
@@ -111,7 +112,7 @@ def _defuse(text: str) -> str:
 def render_document(pages: list[PageText]) -> str:
     parts = [template("untrusted_note"), "<document>"]
     for page in pages:
-        parts.append(f'<page number="{page.number}">\n{_defuse(page.text.strip())}\n</page>')
+        parts.append(f'<page number="{page.number}">\n{defuse(page.text.strip())}\n</page>')
     parts.append("</document>")
     return "\n".join(parts)
 
@@ -123,7 +124,7 @@ def render_candidates(candidates: dict[str, list[tuple[str, str]]]) -> str:
     lines = ["Tariff candidates from the knowledge base (code: heading):"]
     for description, options in candidates.items():
         listed = "; ".join(f"{code}: {title[:60]}" for code, title in options)
-        lines.append(f"- {_defuse(description[:80])} -> {listed}")
+        lines.append(f"- {defuse(description[:80])} -> {listed}")
     return "\n".join(lines)
 
 
