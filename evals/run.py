@@ -118,11 +118,7 @@ def _predict(
         )
     if not outcome.records:  # not a document outcome (our configuration, say): try again later
         return None, FileRun(file=truth.file, error=f"{outcome.status}: {outcome.reason}")
-    records = []
-    for rec in outcome.records:
-        envelope = rec.envelope()
-        envelope.pages = rec.pages
-        records.append(envelope)
+    records = [rec.envelope() for rec in outcome.records]
     usage = outcome.usage
     run = FileRun(
         file=truth.file,

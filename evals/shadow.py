@@ -160,8 +160,6 @@ def shadow_document(
     for rec in records or []:
         cand = found.get(rec.page_first)
         cand_env = cand.envelope() if cand is not None else None
-        if cand_env is not None and cand is not None:
-            cand_env.pages = cand.pages
         usage = outcome.usage if outcome is not None else None
         rows.append(
             ShadowRun(
