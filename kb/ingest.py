@@ -111,9 +111,10 @@ def ingest(
             collection_name=name,
             points_selector=models.PointIdsList(points=list(stale)),
         )
-    matrix.forget(
-        name, None if settings.kb.qdrant_url else str(index.local_path(settings).resolve())
-    )
+    if recreate or todo or stale:  # the in-process and saved copies are of the old points
+        matrix.forget(
+            name, None if settings.kb.qdrant_url else str(index.local_path(settings).resolve())
+        )
     return IngestReport(
         corpus=corpus,
         collection=name,

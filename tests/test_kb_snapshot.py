@@ -224,6 +224,9 @@ def test_the_matrix_copy_is_saved_reused_and_dropped_by_ingest(snap_settings: Se
         a = first.query(dense=dense, sparse=lexical, mode=mode, limit=6)  # type: ignore[arg-type]
         b = again.query(dense=dense, sparse=lexical, mode=mode, limit=6)  # type: ignore[arg-type]
         assert [(p.id, round(p.score, 5)) for p in a] == [(p.id, round(p.score, 5)) for p in b]
+    ingest(snap_settings, "hs2022", chunks=corpus(), embedder=embedder)
+    assert saved.exists()  # nothing changed: the copies stay
+    assert matrix.get(client, where, "shipdoc_hs2022") is again
     ingest(snap_settings, "hs2022", chunks=corpus(change="090111"), embedder=embedder)
     assert not saved.exists()  # the collection changed: the copy is dropped
     fresh = matrix.get(client, where, "shipdoc_hs2022")
