@@ -138,15 +138,16 @@ def _upsert(
     loaded: snapshot.Loaded,
 ) -> int:
     """Upsert ``todo``; vectors from the snapshot where it has them. Returns how many."""
-    known = [c for c in todo if loaded.vector_for(c) is not None]
-    fresh = [c for c in todo if loaded.vector_for(c) is None]
+    found = [(c, loaded.vector_for(c)) for c in todo]
+    known = [(c, v) for c, v in found if v is not None]
+    fresh = [c for c, v in found if v is None]
     batch_size = BATCH * 16 if known else BATCH
     loading, embedding = f"knowledge base: load {name} (snapshot)", f"knowledge base: embed {name}"
     if known:
         shown.report(loading, 0, len(known), unit="chunks")
     for start in range(0, len(known), batch_size):
-        batch = known[start : start + batch_size]
-        _put(client, name, batch, [v for c in batch if (v := loaded.vector_for(c)) is not None])
+        rows = known[start : start + batch_size]
+        _put(client, name, [c for c, _ in rows], [v for _, v in rows])
         shown.report(loading, min(start + batch_size, len(known)), len(known), unit="chunks")
     if fresh:
         shown.report(embedding, 0, len(fresh), unit="chunks")
