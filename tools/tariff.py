@@ -21,7 +21,7 @@ from kb import index
 from kb.corpora.cn2026 import load_codes
 from kb.corpora.hs2022 import load_table
 from kb.ingest import data_dir
-from kb.lookup import Weights, evidence, rank, space, verdict
+from kb.lookup import evidence, rank, space, verdict
 from kb.search import MAX_QUERY_CHARS, get_kb
 
 
@@ -118,15 +118,6 @@ def tariff_lookup(
     return TariffLookup(verdict="confident" if sure else "unsure", candidates=found[:top_k])
 
 
-def fused_scores(
-    description: str, settings: Settings, *, rewrite: bool = True, clean: bool = True
-) -> dict[str, float]:
-    """HS6 code -> fused score of every subheading (kb/lookup.py)."""
-    ev = evidence(description, settings, rewrite=rewrite, clean=clean)
-    sp = space(settings)
-    return dict(rank(ev, sp, len(sp.codes)))
-
-
 def hs_code_exists(code: str, *, settings: Settings | None = None) -> bool:
     """Whether a code exists at its own level: 2/4/6 digits in HS2022, 8 in EU CN 2026.
 
@@ -156,21 +147,13 @@ def _kb_lookup(mode: index.Mode, rewrite: bool = True) -> Callable[[], Callable[
     return factory
 
 
-def _fused_lookup(
-    rewrite: bool = True, clean: bool = True, weights: Weights | None = None
-) -> Callable[[], Callable[[str], list[str]]]:
+def _fused_lookup(rewrite: bool) -> Callable[[], Callable[[str], list[str]]]:
     def factory() -> Callable[[str], list[str]]:
         settings = get_settings()
-        sp = space(settings)
 
         def lookup(text: str) -> list[str]:
-            if weights is None:
-                return [
-                    c.code
-                    for c in lookup_tariff(text, top_k=10, settings=settings, rewrite=rewrite)
-                ]
-            ev = evidence(text, settings, rewrite=rewrite, clean=clean)
-            return [code for code, _ in rank(ev, sp, 10, weights)]
+            found = lookup_tariff(text, top_k=10, settings=settings, rewrite=rewrite)
+            return [c.code for c in found]
 
         return lookup
 
