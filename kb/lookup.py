@@ -73,23 +73,24 @@ class Space:
         self.codes = sorted(c for c, e in table.entries.items() if e.level == 6)
         self.pos = {c: i for i, c in enumerate(self.codes)}
         self.headings = sorted({c[:4] for c in self.codes})
-        where = {h: i for i, h in enumerate(self.headings)}
-        self.heading_of = np.array([where[c[:4]] for c in self.codes], dtype=np.intp)
-        self._rows: dict[str, Any] = {}
+        self.heading_pos = {h: i for i, h in enumerate(self.headings)}
+        self.heading_of = np.array([self.heading_pos[c[:4]] for c in self.codes], dtype=np.intp)
+        self._rows: dict[str, tuple[list[str], npt.NDArray[np.intp]]] = {}
 
     def rows(self, key: str, codes: list[str], width: int) -> npt.NDArray[np.intp]:
-        """For each point (by its code), the HS6 (or HS4) slot it feeds; -1 if none."""
-        key = f"{key}:{id(codes)}:{len(codes)}"
-        if key not in self._rows:
+        """For each point (by its code), the HS6 (or HS4) slot it feeds; -1 if none.
+
+        Kept per ``key`` while the points are the same list (a re-read collection is a new
+        one; keyed by ``id(codes)``, a new list could reuse a freed list's id)."""
+        cached = self._rows.get(key)
+        if cached is None or cached[0] is not codes:
             if width == 6:
-                self._rows[key] = np.array([self.pos.get(c[:6], -1) for c in codes], np.intp)
+                slots = np.array([self.pos.get(c[:6], -1) for c in codes], np.intp)
             else:
-                where = {h: i for i, h in enumerate(self.headings)}
-                self._rows[key] = np.array(
-                    [where.get(c, -1) if len(c) == 4 else -1 for c in codes], np.intp
-                )
-        out: npt.NDArray[np.intp] = self._rows[key]
-        return out
+                where = self.heading_pos
+                slots = np.array([where.get(c, -1) if len(c) == 4 else -1 for c in codes], np.intp)
+            self._rows[key] = cached = (codes, slots)
+        return cached[1]
 
 
 _spaces: dict[str, Space] = {}

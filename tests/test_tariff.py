@@ -188,3 +188,16 @@ def test_a_close_ranking_is_unsure() -> None:
     assert verdict([1.9, 1.9 - CONFIDENT_MARGIN / 2]) == "unsure"
     assert verdict([1.9, 1.9 - 2 * CONFIDENT_MARGIN]) == "confident"
     assert verdict([]) == "unsure"
+
+
+def test_the_ranking_maps_a_re_read_collection_by_its_own_codes(settings: Settings) -> None:
+    """A collection read again (after an ingest) is a new list of codes: its slots are its
+    own, even when the old list is gone and the new one took its id."""
+    from kb.lookup import Space
+
+    sp = Space(settings)
+    old = ["871200", "610910", "090111"]
+    assert sp.rows("cn", old, 6).tolist() == [sp.pos[c] for c in old]
+    del old
+    new = ["940161", "392321", "850760"]
+    assert sp.rows("cn", new, 6).tolist() == [sp.pos[c] for c in new]
