@@ -209,8 +209,8 @@ def write_snapshot(
 ) -> tuple[Path, IngestReport]:
     """Bring the collection up to date, then write its vectors as the corpus's snapshot."""
     embedder = embedder or make_embedder(settings.kb)
-    report = ingest(settings, corpus, embedder=embedder, progress=progress)
     items = load_chunks(settings, corpus)
+    report = ingest(settings, corpus, chunks=items, embedder=embedder, progress=progress)
     client = index.open_client(settings)
     name = index.collection_name(settings.kb, corpus)
     vectors = index.dense_vectors(client, name, [c.point_id for c in items])
