@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -163,12 +163,17 @@ def _give_up(url: str, key: str, job: Job, max_attempts: int, now: datetime) -> 
     return bool(cast(CursorResult[Any], result).rowcount)
 
 
+def _held_by(worker: str) -> list[ColumnElement[bool]]:
+    """The job is running under ``worker`` (the name as ``claim`` stored it)."""
+    return [Job.worker == worker[:200], Job.state == JobState.RUNNING]
+
+
 def renew(url: str, key: str, worker: str, lease_s: float) -> bool:
     """Extend the lease this worker holds; False if it no longer holds it."""
     with session_scope(url) as session:
         result = session.execute(
             update(Job)
-            .where(Job.key == key, Job.worker == worker[:200], Job.state == JobState.RUNNING)
+            .where(Job.key == key, *_held_by(worker))
             .values(lease_until=utcnow() + timedelta(seconds=lease_s))
         )
         changed = cast(CursorResult[Any], result).rowcount
@@ -241,11 +246,11 @@ def release_for_retry(
 
     ``refund`` gives the attempt back: a model outage is bounded by time, not attempts.
     """
-    owner = [Job.worker == worker[:200]] if worker is not None else []
+    owner = _held_by(worker) if worker is not None else [Job.state == JobState.RUNNING]
     with session_scope(url) as session:
         result = session.execute(
             update(Job)
-            .where(Job.key == key, Job.state == JobState.RUNNING, *owner)
+            .where(Job.key == key, *owner)
             .values(
                 state=JobState.RETRYING,
                 lease_until=None,
@@ -267,7 +272,7 @@ def _end(
     timings: dict[str, Any],
     worker: str | None = None,
 ) -> bool:
-    owner = [Job.worker == worker[:200], Job.state == JobState.RUNNING] if worker else []
+    owner = _held_by(worker) if worker is not None else []
     with session_scope(url) as session:
         result = session.execute(
             update(Job)
