@@ -34,7 +34,6 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_FINAL = [JobState.DONE, JobState.FAILED]
 _WAITING = [JobState.PENDING, JobState.QUEUED]
 
 
@@ -55,7 +54,6 @@ def _stuck(now: Any, grace_s: float, include_waiting: bool) -> ColumnElement[boo
     kinds = [JobState.RUNNING, JobState.RETRYING, *(_WAITING if include_waiting else [])]
     return and_(
         Job.document_id.is_not(None),
-        Job.state.not_in(_FINAL),
         Job.state.in_(kinds),
         lease_gone,
         Job.updated_at <= now - timedelta(seconds=grace_s),
