@@ -96,7 +96,7 @@ def authenticate(database_url: str, token: str) -> Principal:
             raise AuthError("unknown or revoked API key")
         now = utcnow()
         seen = row.last_used_at
-        if seen is None or (now - aware(seen)).total_seconds() > LAST_USED_RESOLUTION_S:
+        if seen is None or (now - seen).total_seconds() > LAST_USED_RESOLUTION_S:
             row.last_used_at = now
         return Principal(key_id=row.id, name=row.name, role=Role(row.role))
 

@@ -172,14 +172,11 @@ def _fan_out(session: Session, event: Event) -> None:
 
 
 def event_out(event: Event) -> EventOut:
-    created = event.created_at
     return EventOut(
         id=event.event_id,
         cursor=str(event.id),
         type=event.type,
-        timestamp=created.isoformat().replace("+00:00", "Z")
-        if created.tzinfo
-        else created.isoformat() + "Z",
+        timestamp=event.created_at.isoformat().replace("+00:00", "Z"),
         data=dict(event.payload or {}),
     )
 

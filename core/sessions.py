@@ -13,7 +13,7 @@ from datetime import timedelta
 from pydantic import BaseModel
 from sqlalchemy import delete, select
 
-from core.auth import AuthError, Principal, authenticate, aware, hash_token
+from core.auth import AuthError, Principal, authenticate, hash_token
 from core.db import session_scope
 from core.models import ApiKey, Role, WebSession, utcnow
 
@@ -62,7 +62,7 @@ def resolve_session(database_url: str, token: str) -> WebIdentity:
         row = session.scalars(
             select(WebSession).where(WebSession.token_sha256 == hash_token(token))
         ).first()
-        if row is None or aware(row.expires_at) <= utcnow():
+        if row is None or row.expires_at <= utcnow():
             raise SessionExpired("your session has expired; sign in again")
         key = session.get(ApiKey, row.api_key_id)
         if key is None or key.revoked_at is not None:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, func, or_, select, update
@@ -53,11 +53,6 @@ class Claim:
 
 def document_key(document_id: int) -> str:
     return f"document:{document_id}"
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they were stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def ensure_job(url: str, key: str, kind: str, document_id: int | None = None) -> Job:
@@ -125,7 +120,7 @@ def claim(url: str, key: str, *, worker: str, lease_s: float, max_attempts: int)
         if job.state in (JobState.DONE, JobState.FAILED):
             return Claim(ClaimResult.DONE, job.attempts)
         if job.state == JobState.RUNNING and job.lease_until is not None:
-            left = (aware(job.lease_until) - now).total_seconds()
+            left = (job.lease_until - now).total_seconds()
             if left > 0:
                 return Claim(ClaimResult.BUSY, job.attempts, wait_s=left)
         if job.attempts >= max_attempts and _give_up(url, key, job, max_attempts, now):

@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from sqlalchemy import func, insert, literal, select, true
 from sqlalchemy.orm import Session
 
-from core.auth import aware
 from core.db import session_scope
 from core.errors import InputError, NotFound
 from core.events import EVENT_TYPES
@@ -185,7 +184,7 @@ def signing_secrets(row: WebhookEndpoint, now: datetime) -> list[str]:
     """The current secret, and the previous one while its overlap lasts."""
     out = [row.secret]
     until = row.previous_secret_until
-    if row.previous_secret and until is not None and aware(until) > now:
+    if row.previous_secret and until is not None and until > now:
         out.append(row.previous_secret)
     return out
 
