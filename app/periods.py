@@ -1,4 +1,5 @@
-"""Report periods given by people: ``7d``, ``24h``, ``90m`` ago, or an ISO date/time."""
+"""Report periods given by people: ``7d``, ``24h``, ``90m`` ago, or an ISO date/time;
+and plain ISO dates/times given as command-line options."""
 
 from __future__ import annotations
 
@@ -25,3 +26,14 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
             code="bad_period",
         ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_moment(text: str | None, option: str) -> datetime | None:
+    """The ISO date or datetime given as ``option`` (naive means UTC); None if not given."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"{option} {text!r} is not an ISO date or datetime") from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
 from app.export import FORMATS, ExportQuery, Format, export_stream
+from app.periods import parse_moment
 from core.errors import InputError
 from core.migrate import ensure_current
 from core.records import DOC_TYPES
 from core.settings import get_settings
 
 TYPE_HELP = f"document type, repeatable: {', '.join(DOC_TYPES)}"
-
-
-def _when(text: str | None, option: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(f"{option} {text!r} is not an ISO date or datetime") from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def export_cmd(
@@ -51,8 +41,8 @@ def export_cmd(
     settings = get_settings()
     ensure_current(settings.database_url)
     query = ExportQuery(
-        since=_when(since, "--since"),
-        until=_when(until, "--until"),
+        since=parse_moment(since, "--since"),
+        until=parse_moment(until, "--until"),
         doc_types=list(doc_type or []),
         statuses=list(status or []),
         per="record" if per == "record" else "line_item",

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
 
 import typer
 
-from core.errors import InputError
+from app.periods import parse_moment
 from core.events import EVENT_TYPES
 from core.migrate import ensure_current
 from core.settings import Settings, get_settings
@@ -25,16 +24,6 @@ def _settings() -> Settings:
     settings = get_settings()
     ensure_current(settings.database_url)
     return settings
-
-
-def _when(text: str | None, option: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise InputError(f"{option} {text!r} is not an ISO date or datetime") from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _line(e: hooks.EndpointOut) -> str:
@@ -111,8 +100,8 @@ def replay_cmd(
         _settings(),
         endpoint_id,
         event_id=event,
-        since=_when(since, "--since"),
-        until=_when(until, "--until"),
+        since=parse_moment(since, "--since"),
+        until=parse_moment(until, "--until"),
     )
     typer.echo(f"{queued} deliveries queued")
 
