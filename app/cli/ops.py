@@ -64,16 +64,7 @@ def _print_shadow(report: ShadowReport, console: Console) -> None:
     )
     for title, rates in (("by type", report.by_type), ("by tier", report.by_tier)):
         table = Table(title=f"match rate {title}")
-        for col in (
-            "scope",
-            "fields",
-            "exact",
-            "equiv",
-            "different",
-            "missing",
-            "extra",
-            "match %",
-        ):
+        for col in _RATE_COLUMNS:
             table.add_column(col, justify="left" if col == "scope" else "right")
         for scope, r in rates.items():
             table.add_row(
@@ -153,15 +144,7 @@ def _print_cost(r: CostReport, console: Console) -> None:
     )
     for title, lines in (("type", r.by_type), ("model", r.by_model)):
         table = Table(title=f"by {title}")
-        for col in (
-            title,
-            "documents",
-            "runs",
-            "prompt tok",
-            "completion tok",
-            "recorded",
-            "hosted eq.",
-        ):
+        for col in (title, *_COST_COLUMNS):
             table.add_column(col, justify="left" if col == title else "right")
         for name, line in lines.items():
             table.add_row(
