@@ -7,12 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.api.corrections import apply_corrections, corrections_in_force
 from app.api.deps import DbId, DbIdQuery, MaxOffset, Reader, State
 from app.api.errors import ApiError
+from app.export.rows import contains_text
 from core.db import session_scope
 from core.models import AgentRun, Record, RecordReview
 
@@ -74,10 +75,6 @@ class RecordList(BaseModel):
     total: int
     limit: int
     offset: int
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def review_state(reviews: list[RecordReview]) -> str:
@@ -150,8 +147,7 @@ def list_records(
     if created_to is not None:
         stmt = stmt.where(Record.created_at < created_to)
     if q:
-        pattern = f"%{_escape_like(q.strip())}%"
-        stmt = stmt.where(cast(Record.data, String).ilike(pattern, escape="\\"))
+        stmt = stmt.where(contains_text(q))
     with session_scope(state.settings.database_url) as session:
         return summaries(session, stmt.order_by(Record.id.desc()), limit, offset)
 

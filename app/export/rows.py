@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, String, cast, select
+from sqlalchemy import ColumnElement, Select, String, cast, select
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
@@ -74,6 +74,13 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def contains_text(q: str) -> ColumnElement[bool]:
+    """Records whose fields hold ``q`` (case-insensitive; ``%`` and ``_`` are literal): the
+    text search of the records API, the web table and exports."""
+    pattern = f"%{_escape_like(q.strip())}%"
+    return cast(Record.data, String).ilike(pattern, escape="\\")
+
+
 def query_statement(query: ExportQuery) -> Select[tuple[Record, str]]:
     stmt = select(Record, Document.filename).join(Document, Document.id == Record.document_id)
     if query.doc_types:
@@ -87,8 +94,7 @@ def query_statement(query: ExportQuery) -> Select[tuple[Record, str]]:
     if query.until is not None:
         stmt = stmt.where(Record.created_at < query.until)
     if query.q:
-        pattern = f"%{_escape_like(query.q.strip())}%"
-        stmt = stmt.where(cast(Record.data, String).ilike(pattern, escape="\\"))
+        stmt = stmt.where(contains_text(query.q))
     return stmt.order_by(Record.id)
 
 

@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy import Select, func, select
 
 from app.api.records import review_state, reviews_of
+from app.export.rows import contains_text
 from core.db import session_scope
 from core.models import Document, Record
 from core.settings import Settings
@@ -77,10 +78,6 @@ def _start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def filtered(f: RecordFilter) -> Select[tuple[Record]]:
     stmt = select(Record)
     if f.doc_type:
@@ -92,8 +89,7 @@ def filtered(f: RecordFilter) -> Select[tuple[Record]]:
     if f.date_to:
         stmt = stmt.where(Record.created_at < _start(f.date_to + timedelta(days=1)))
     if f.q.strip():
-        pattern = f"%{_escape_like(f.q.strip())}%"
-        stmt = stmt.where(cast(Record.data, String).ilike(pattern, escape="\\"))
+        stmt = stmt.where(contains_text(f.q))
     return stmt
 
 
