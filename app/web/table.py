@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, func, select
 
 from app.api.records import review_state, reviews_of
-from app.export.rows import contains_text
+from app.export.rows import NUMBER_FIELD, contains_text
 from core.db import session_scope
 from core.models import Document, Record
 from core.settings import Settings
@@ -20,13 +20,6 @@ SORTS = {
     "id": Record.id,
     "type": Record.doc_type,
     "status": Record.status,
-}
-# The field that names a document, shown as its reference in the table.
-REFERENCE_FIELD = {
-    "bill_of_lading": "bl_number",
-    "commercial_invoice": "invoice_number",
-    "packing_list": "packing_list_number",
-    "customs_declaration": "declaration_number",
 }
 
 
@@ -94,7 +87,7 @@ def filtered(f: RecordFilter) -> Select[tuple[Record]]:
 
 
 def reference(data: dict[str, Any], doc_type: str) -> str:
-    key = REFERENCE_FIELD.get(doc_type, "")
+    key = NUMBER_FIELD.get(doc_type, "")
     fields = data.get("fields", data)
     value = fields.get(key) if isinstance(fields, dict) else None
     if isinstance(value, dict):
