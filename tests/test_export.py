@@ -258,3 +258,17 @@ def test_time_bounds_with_an_offset_are_compared_in_utc(db_url: str) -> None:
     )  # its wall-clock reading is 90 minutes ahead of UTC now
     assert len(_csv(db_url, since=half_hour_ago)) == 2
     assert _csv(db_url, until=half_hour_ago) == []
+
+
+def test_a_stale_correction_is_not_exported(db_url: str) -> None:
+    """A re-extraction changed the value a correction was made against: the export shows
+    the record as the API does, without that correction (the other one stays)."""
+    ids = _seed(db_url)
+    with session_scope(db_url) as session:
+        record = session.get(Record, ids["inv"])
+        assert record is not None
+        record.data = {**INVOICE, "currency": "GBP"}
+    inv = _csv(db_url, doc_types=["commercial_invoice"])[0]
+    assert inv["currency"] == "GBP" and inv["currency__original"] == ""
+    assert inv["corrected_fields"] == "line_items[1].amount"
+    assert inv["review_state"] == "corrected"

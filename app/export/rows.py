@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Select, String, cast, select
-from sqlalchemy.orm import Session
 
 from core.db import session_scope
 from core.models import Document, Record, RecordReview
@@ -98,32 +97,21 @@ def query_statement(query: ExportQuery) -> Select[tuple[Record, str]]:
     return stmt.order_by(Record.id)
 
 
-def _reviews(session: Session, ids: list[int]) -> dict[int, list[RecordReview]]:
-    out: dict[int, list[RecordReview]] = {i: [] for i in ids}
-    if ids:
-        stmt = select(RecordReview).where(RecordReview.record_id.in_(ids))
-        for review in session.scalars(stmt.order_by(RecordReview.id)):
-            out[review.record_id].append(review)
-    return out
-
-
 def export_record(record: Record, filename: str, reviews: list[RecordReview]) -> ExportRecord:
-    from app.api.corrections import apply_corrections, current_value
+    """The record as the API shows it: the corrections in force applied (not stale ones,
+    made against a value a re-extraction has since changed)."""
+    from app.api.corrections import apply_corrections, corrections_in_force, current_value
+    from app.api.records import review_state
 
-    corrections: dict[str, Any] = {}
-    for review in reviews:
-        corrections.update(review.corrected)
     data = record.data or {}
-    state = "unreviewed"
-    if reviews:
-        state = "corrected" if any(r.action == "correct" for r in reviews) else "approved"
+    corrections, _stale = corrections_in_force(data, ((r.original, r.corrected) for r in reviews))
     return ExportRecord(
         record_id=record.id,
         document_id=record.document_id,
         filename=filename,
         doc_type=record.doc_type,
         status=record.status,
-        review_state=state,
+        review_state=review_state(reviews),
         created_at=record.created_at,
         data=apply_corrections(data, corrections) if corrections else data,
         original={path: current_value(data, path) for path in corrections},
@@ -134,11 +122,13 @@ def iter_records(
     database_url: str, query: ExportQuery, batch: int = BATCH
 ) -> Iterator[ExportRecord]:
     """Matching records in id order, ``batch`` at a time from a server-side cursor."""
+    from app.api.records import reviews_of
+
     with session_scope(database_url) as session:
         result = session.execute(query_statement(query).execution_options(yield_per=batch))
         for part in result.partitions():
             rows = [(row[0], row[1]) for row in part]
-            reviews = _reviews(session, [r.id for r, _ in rows])
+            reviews = reviews_of(session, [r.id for r, _ in rows])
             for record, filename in rows:
                 yield export_record(record, filename, reviews[record.id])
             # The session's identity map holds objects weakly: a finished batch is freed.
