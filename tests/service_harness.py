@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import BaseModel, SecretStr
+
 from core.settings import Settings
 
 T = TypeVar("T")
@@ -32,47 +34,29 @@ def wait_for(
         time.sleep(interval_s)
 
 
+def settings_env(model: BaseModel, prefix: str = "SHIPDOC_") -> dict[str, str]:
+    """Every field of ``model`` as the environment variable that sets it (nested groups
+    joined with ``__``, lists as JSON, secrets in clear); unset optional fields are left out."""
+    env: dict[str, str] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        key = f"{prefix}{name.upper()}"
+        if isinstance(value, BaseModel):
+            env.update(settings_env(value, f"{key}__"))
+        elif isinstance(value, SecretStr):
+            env[key] = value.get_secret_value()
+        elif isinstance(value, list | dict):
+            env[key] = json.dumps(value)
+        elif value is not None:
+            env[key] = str(value)
+    return env
+
+
 def service_env(settings: Settings) -> dict[str, str]:
     """The environment that gives a child process the same settings."""
-    s = settings.service
-    m = settings.model
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHIPDOC_")}
-    env.update(
-        {
-            "SHIPDOC_ENVIRONMENT": "test",
-            "SHIPDOC_VAR_DIR": str(settings.var_dir),
-            "SHIPDOC_DATABASE_URL": settings.database_url,
-            "SHIPDOC_SERVICE__BROKER_URL": s.broker_url,
-            "SHIPDOC_SERVICE__KEY_PREFIX": s.key_prefix,
-            "SHIPDOC_SERVICE__LEASE_S": str(s.lease_s),
-            "SHIPDOC_SERVICE__VISIBILITY_TIMEOUT_S": str(s.visibility_timeout_s),
-            "SHIPDOC_SERVICE__RETRY_BACKOFF_S": str(s.retry_backoff_s),
-            "SHIPDOC_SERVICE__MAX_ATTEMPTS": str(s.max_attempts),
-            "SHIPDOC_MODEL__BACKEND": m.backend,
-            "SHIPDOC_MODEL__BASE_URL": m.base_url,
-            "SHIPDOC_MODEL__NAME": m.name,
-            "SHIPDOC_MODEL__RETRIES": str(m.retries),
-            "SHIPDOC_MODEL__TIMEOUT_S": str(m.timeout_s),
-            "SHIPDOC_MODEL__BREAKER_RESET_S": str(m.breaker_reset_s),
-            **{
-                f"SHIPDOC_RELIABILITY__{name.upper()}": str(value)
-                for name, value in settings.reliability.model_dump().items()
-            },
-            "SHIPDOC_KB__QDRANT_PATH": str(settings.kb.qdrant_path or settings.var_dir / "qdrant"),
-            "SHIPDOC_TELEMETRY__WARMUP": settings.telemetry.warmup,
-            "SHIPDOC_TELEMETRY__WORKER_METRICS_PORT": str(settings.telemetry.worker_metrics_port),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    hooks = settings.webhooks
-    env.update(
-        {
-            "SHIPDOC_WEBHOOKS__ALLOW_NETWORKS": json.dumps(hooks.allow_networks),
-            "SHIPDOC_WEBHOOKS__RETRY_SCHEDULE_S": json.dumps(hooks.retry_schedule_s),
-            "SHIPDOC_WEBHOOKS__POLL_INTERVAL_S": str(hooks.poll_interval_s),
-            "SHIPDOC_WEBHOOKS__CLAIM_LEASE_S": str(hooks.claim_lease_s),
-        }
-    )
+    env.update(settings_env(settings))
+    env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
