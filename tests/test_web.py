@@ -28,7 +28,6 @@ from tests.web_harness import (
     Server,
     Site,
     browsers,
-    env_for_docs,
     invoice,
     look,
     sign_in,
@@ -68,7 +67,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             for role in Role
         }
         keys["operator2"] = create_key(settings.database_url, Role.OPERATOR, "second").token
-        server = Server(settings, root / "serve.log", env_for_docs(docs))
+        server = Server(settings, root / "serve.log")
         try:
             server.wait_ready()
             site = Site(url=server.url, settings=settings, keys=keys, sim=sim)

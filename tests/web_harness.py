@@ -8,7 +8,6 @@ browser itself runs on a fresh temporary profile.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -72,12 +71,13 @@ def invoice(number: str) -> bytes:
 class Server:
     """``python -m app.cli serve`` in its own process with the test's settings."""
 
-    def __init__(self, settings: Settings, log: Path, extra_env: dict[str, str]) -> None:
+    def __init__(self, settings: Settings, log: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("ab")
         self.log_path = log
-        env = {**service_env(settings), **extra_env}
+        env = service_env(settings)
+        env.setdefault("OMP_THREAD_LIMIT", "1")
         command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
         self.proc = subprocess.Popen(
             [*command, "--port", str(self.port), "--log-level", "warning"],
@@ -166,10 +166,3 @@ def look(page: Page, name: str, *, check_a11y: bool = True) -> None:
             assert not bad, f"{name} at {label} px: " + "; ".join(bad)
     if original:
         page.set_viewport_size(original)
-
-
-def env_for_docs(docs: Path) -> dict[str, str]:
-    return {
-        "SHIPDOC_KB__DOCS_DIR": str(docs),
-        "OMP_THREAD_LIMIT": os.environ.get("OMP_THREAD_LIMIT", "1"),
-    }
