@@ -2,11 +2,13 @@
 
 Text is drawn with PyMuPDF's built-in Helvetica; a "scan" is that page rendered to a
 grayscale image at 300 dpi and embedded as the only content of a PDF page, so OCR
-tests know the exact text and where each word was drawn.
+tests know the exact text and where each word was drawn. ``add_document`` and
+``add_record`` write the database rows of a document and its record without the pipeline.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 import struct
@@ -16,6 +18,9 @@ from typing import Any
 
 import pymupdf
 from PIL import Image
+from sqlalchemy.orm import Session
+
+from core.models import Document, Record
 
 _PYMUPDF_OPEN: Any = pymupdf.open
 _RECT: Any = pymupdf.Rect
@@ -356,3 +361,42 @@ def png_bomb_header(width: int = 50_000, height: int = 50_000) -> bytes:
 def truncated_jpeg() -> bytes:
     data = image_bytes("JPEG")
     return data[: len(data) // 3]
+
+
+def add_document(session: Session, name: str, status: str, **fields: Any) -> int:
+    """A document row named ``name`` (no file behind it); its id."""
+    doc = Document(
+        sha256=hashlib.sha256(name.encode()).hexdigest(),
+        filename=f"{name}.pdf",
+        size_bytes=1,
+        status=status,
+        **fields,
+    )
+    session.add(doc)
+    session.flush()
+    return doc.id
+
+
+def add_record(
+    session: Session,
+    name: str,
+    doc_type: str,
+    data: dict[str, Any],
+    status: str = "needs_review",
+    *,
+    doc_status: str | None = None,
+) -> int:
+    """A document named ``name`` with one record of ``data`` on its page 1; the record's id.
+    The document's status is the record's unless ``doc_status`` says otherwise."""
+    record = Record(
+        document_id=add_document(session, name, doc_status or status),
+        page_first=1,
+        page_last=1,
+        doc_type=doc_type,
+        schema_version="1.0",
+        data=data,
+        status=status,
+    )
+    session.add(record)
+    session.flush()
+    return record.id

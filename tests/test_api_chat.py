@@ -16,11 +16,12 @@ from app.api import create_app
 from core import migrate
 from core.auth import create_key
 from core.db import session_scope
-from core.models import ChatMessage, Document, Record, Role
+from core.models import ChatMessage, Role
 from core.settings import Settings
 from kb.index import close_local_clients
 from kb.ingest import ingest
 from kb.search import get_kb
+from tests.factories import add_record
 from tests.service_harness import auth, wait_for
 
 HOLD = """# Procedure: customs hold
@@ -104,21 +105,9 @@ def test_records_are_cited_when_the_question_names_a_shipment(
     kb_settings: Settings, tmp_path: Path
 ) -> None:
     with session_scope(kb_settings.database_url) as session:
-        doc = Document(sha256="a" * 64, filename="bl.pdf", size_bytes=1, status="needs_review")
-        session.add(doc)
-        session.flush()
-        record = Record(
-            document_id=doc.id,
-            page_first=1,
-            page_last=1,
-            doc_type="bill_of_lading",
-            schema_version="1.0",
-            status="needs_review",
-            data={"bl_number": "MEDU4471902", "vessel": "MSC ANNA"},
+        record_id = add_record(
+            session, "bl", "bill_of_lading", {"bl_number": "MEDU4471902", "vessel": "MSC ANNA"}
         )
-        session.add(record)
-        session.flush()
-        record_id = record.id
     answer = f"B/L MEDU4471902 is on the MSC ANNA [record:{record_id}] [record:999999]."
     settings = _with_script(kb_settings, tmp_path / "script.json", [answer, "Second answer."])
     token = create_key(settings.database_url, Role.OPERATOR, "olga").token

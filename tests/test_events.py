@@ -3,7 +3,6 @@ also while other transactions write (PostgreSQL commits out of id order without 
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
 import time
@@ -19,23 +18,16 @@ from core import migrate
 from core.auth import create_key
 from core.db import session_scope
 from core.events import EventType, emit_event, read_events
-from core.models import Document, Record, Role
+from core.models import Record, Role
 from core.settings import Settings
+from tests.factories import add_document
 from tests.service_harness import auth
 from tools.writeback import WriteBackArgs, WriteTarget, write_back
 
 
 def _document(url: str, name: str) -> int:
     with session_scope(url) as session:
-        doc = Document(
-            sha256=hashlib.sha256(name.encode()).hexdigest(),
-            filename=f"{name}.pdf",
-            size_bytes=1,
-            status="parsed",
-        )
-        session.add(doc)
-        session.flush()
-        return doc.id
+        return add_document(session, name, "parsed")
 
 
 def _write(url: str, document_id: int, record: dict[str, Any]) -> int:
@@ -137,17 +129,11 @@ def test_feed_returns_every_event_once_while_records_are_written_concurrently(
         try:
             for i in range(per_writer):
                 with session_scope(postgres_url) as session:
-                    doc = Document(
-                        sha256=hashlib.sha256(f"{n}-{i}".encode()).hexdigest(),
-                        filename=f"{n}-{i}.pdf",
-                        size_bytes=1,
-                        status="parsed",
-                    )
-                    session.add(doc)
-                    session.flush()
                     result = write_back(
                         session,
-                        WriteTarget(document_id=doc.id, **target),
+                        WriteTarget(
+                            document_id=add_document(session, f"{n}-{i}", "parsed"), **target
+                        ),
                         WriteBackArgs(record={"invoice_number": f"INV-{n}-{i}"}),
                         [],
                     )

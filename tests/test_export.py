@@ -4,7 +4,6 @@ side by side, over the CLI and the API, streamed with flat memory."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -27,8 +26,9 @@ from app.export import ExportQuery, export_stream
 from core import migrate
 from core.auth import create_key
 from core.db import session_scope
-from core.models import Document, Record, RecordReview, Role
+from core.models import Record, RecordReview, Role
 from core.settings import Settings, get_settings
+from tests.factories import add_document, add_record
 from tests.service_harness import auth
 
 INVOICE = {
@@ -51,26 +51,7 @@ def _seed(url: str) -> dict[str, int]:
             ("inv", "commercial_invoice", INVOICE),
             ("bl", "bill_of_lading", BL),
         ):
-            doc = Document(
-                sha256=hashlib.sha256(name.encode()).hexdigest(),
-                filename=f"{name}.pdf",
-                size_bytes=1,
-                status="extracted",
-            )
-            session.add(doc)
-            session.flush()
-            record = Record(
-                document_id=doc.id,
-                page_first=1,
-                page_last=1,
-                doc_type=doc_type,
-                schema_version="1.0",
-                data=data,
-                status="extracted",
-            )
-            session.add(record)
-            session.flush()
-            ids[name] = record.id
+            ids[name] = add_record(session, name, doc_type, data, "extracted")
         session.add(
             RecordReview(
                 record_id=ids["inv"],
@@ -168,21 +149,14 @@ def test_xlsx_export_over_api_and_cli(tmp_path: Path, db_url: str, monkeypatch: 
 
 def _bulk(url: str, n: int, name: str) -> int:
     with session_scope(url) as session:
-        doc = Document(
-            sha256=hashlib.sha256(name.encode()).hexdigest(),
-            filename=f"{name}.pdf",
-            size_bytes=1,
-            status="extracted",
-        )
-        session.add(doc)
-        session.flush()
+        doc_id = add_document(session, name, "extracted")
         now = datetime.now(UTC)
         for start in range(0, n, 1000):
             session.execute(
                 insert(Record),
                 [
                     {
-                        "document_id": doc.id,
+                        "document_id": doc_id,
                         "page_first": i + 1,
                         "page_last": i + 1,
                         "doc_type": "commercial_invoice",
@@ -198,7 +172,7 @@ def _bulk(url: str, n: int, name: str) -> int:
                     for i in range(start, min(start + 1000, n))
                 ],
             )
-        return doc.id
+        return doc_id
 
 
 def _peak(url: str, query: ExportQuery, fmt: Any) -> tuple[int, int]:

@@ -14,8 +14,10 @@ from app.api import create_app
 from core import migrate
 from core.auth import create_key, revoke_key
 from core.db import session_scope
-from core.models import ChatMessage, Document, Record, Role
+from core.models import ChatMessage, Role
 from core.settings import Settings
+from tests.factories import add_record
+from tests.service_harness import auth
 
 
 @pytest.fixture
@@ -92,22 +94,10 @@ def test_a_conversation_is_only_its_keys(settings: Settings) -> None:
 def test_a_save_over_a_newer_version_is_refused(settings: Settings) -> None:
     token = create_key(settings.database_url, Role.OPERATOR, "o").token
     with session_scope(settings.database_url) as session:
-        doc = Document(sha256="b" * 64, filename="x.pdf", size_bytes=1, status="needs_review")
-        session.add(doc)
-        session.flush()
-        record = Record(
-            document_id=doc.id,
-            page_first=1,
-            page_last=1,
-            doc_type="commercial_invoice",
-            schema_version="1.0",
-            status="needs_review",
-            data={"invoice_number": "INV-1", "currency": "EUR"},
+        record_id = add_record(
+            session, "x", "commercial_invoice", {"invoice_number": "INV-1", "currency": "EUR"}
         )
-        session.add(record)
-        session.flush()
-        record_id = record.id
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = auth(token)
     with TestClient(create_app(settings)) as client:
         seen = client.get(f"/v1/records/{record_id}", headers=headers).json()["version"]
         first = client.post(

@@ -5,7 +5,6 @@ event id, and never sees a request that the SSRF guard refused (also after DNS r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
@@ -25,8 +24,9 @@ from core.auth import create_key
 from core.db import session_scope
 from core.errors import InputError
 from core.events import EventType, emit_event
-from core.models import Document, Record, Role
+from core.models import Role
 from core.settings import Settings, WebhookSettings
+from tests.factories import add_record
 from tests.service_harness import WorkerProcess, auth, embedded_settings, wait_for
 from tests.sim_model_server import SimServer, invoice_pdf
 from tests.webhook_receiver import Received, receiver
@@ -117,23 +117,9 @@ def service(tmp_path: Path, db_url: str) -> Iterator[tuple[TestClient, Settings,
 
 def _record(url: str) -> int:
     with session_scope(url) as session:
-        doc = Document(
-            sha256=hashlib.sha256(b"doc").hexdigest(), filename="a.pdf", size_bytes=1, status="x"
+        return add_record(
+            session, "doc", "commercial_invoice", {"invoice_number": "INV-1"}, doc_status="x"
         )
-        session.add(doc)
-        session.flush()
-        record = Record(
-            document_id=doc.id,
-            page_first=1,
-            page_last=1,
-            doc_type="commercial_invoice",
-            schema_version="1.0",
-            data={"invoice_number": "INV-1"},
-            status="needs_review",
-        )
-        session.add(record)
-        session.flush()
-        return record.id
 
 
 def _verified(secret: str, request: Received) -> dict[str, Any]:
