@@ -140,6 +140,13 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'shipdoc.db'}"
 
 
+@pytest.fixture
+def db(settings: Settings, sqlite_url: str) -> Iterator[Settings]:
+    """The test's settings on a fresh SQLite database migrated to head."""
+    migrate.upgrade(sqlite_url)
+    yield settings.model_copy(update={"database_url": sqlite_url})
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest) -> str:
     """An empty database of each kind, migrated to head."""

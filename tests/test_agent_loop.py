@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,7 +12,6 @@ from agent.models.base import ChatRequest, ChatResponse, ModelUnavailable
 from agent.models.scripted import ScriptedModel
 from agent.pipeline import extract_document
 from agent.tools import ToolContext
-from core import migrate
 from core.settings import AgentSettings, Settings
 from tests.agent_support import (
     INVOICE_PAGE,
@@ -30,13 +28,6 @@ from tests.agent_support import (
 )
 from tools.provenance import PageText
 from tools.writeback import WriteTarget
-
-
-@pytest.fixture
-def db(settings: Settings, sqlite_url: str) -> Iterator[Settings]:
-    migrate.upgrade(sqlite_url)
-    yield settings.model_copy(update={"database_url": sqlite_url})
-
 
 # Tests of the repair loop give a wrong line amount (bad_line): the rules read a printed
 # total and fix a wrong one without the model, so a wrong total needs no repair.

@@ -9,7 +9,6 @@ model client, the loop or a tool) ends the run and the document ``failed`` with 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,7 +27,6 @@ from agent.models.base import (
 from agent.models.scripted import ScriptedModel
 from agent.pipeline import extract_document
 from agent.tools import TariffOption
-from core import migrate
 from core.db import session_scope
 from core.models import AgentRun, Document, Job
 from core.settings import AgentSettings, ReliabilitySettings, ServiceSettings, Settings
@@ -46,12 +44,6 @@ from tests.agent_support import (
 from tools.tariff import LookupTariffArgs as KbLookupArgs
 from workers import processing
 from workers.processing import RetryLater, process_document
-
-
-@pytest.fixture
-def db(settings: Settings, sqlite_url: str) -> Iterator[Settings]:
-    migrate.upgrade(sqlite_url)
-    yield settings.model_copy(update={"database_url": sqlite_url})
 
 
 def _document(url: str, doc_id: int) -> Document:

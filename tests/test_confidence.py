@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from agent.models.scripted import ScriptedModel
 from agent.pipeline import extract_document
-from core import migrate
 from core.settings import Settings
 from tests.agent_support import INVOICE_PAGE, TARIFF, invoice, reply, store_document
 from tools.confidence import combine, uncertain_required
 from tools.validate import Issue
-
-
-@pytest.fixture
-def db(settings: Settings, sqlite_url: str) -> Iterator[Settings]:
-    migrate.upgrade(sqlite_url)
-    yield settings.model_copy(update={"database_url": sqlite_url})
 
 
 def test_agreement_raises_disagreement_and_errors_lower() -> None:

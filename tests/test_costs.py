@@ -5,7 +5,6 @@ eval and shadow spend, break-even) from the CLI and the API."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -19,7 +18,6 @@ from agent.pipeline import extract_document
 from app.api import create_app
 from app.cli import app as cli
 from app.costs import cost_report
-from core import migrate
 from core.auth import create_key
 from core.db import session_scope
 from core.models import EvalResult, Role, utcnow
@@ -29,12 +27,6 @@ from tests.service_harness import auth
 
 PRIMARY = Price(prompt_per_m=1.0, completion_per_m=2.0)
 HOSTED = Price(prompt_per_m=10.0, completion_per_m=30.0)
-
-
-@pytest.fixture
-def db(settings: Settings, sqlite_url: str) -> Iterator[Settings]:
-    migrate.upgrade(sqlite_url)
-    yield settings.model_copy(update={"database_url": sqlite_url})
 
 
 def _fallen_back(db: Settings) -> int:

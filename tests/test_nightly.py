@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ from sqlalchemy import select
 from agent.models.base import ChatRequest, ChatResponse, ModelUnavailable
 from app.api import create_app
 from app.schedule import NIGHTLY_EVAL, register, schedule_nightly
-from core import migrate
 from core.auth import create_key
 from core.db import session_scope
 from core.models import EvalResult, Event, Role, utcnow
@@ -54,12 +52,6 @@ class Oracle:
         text = "\n".join(m.content for m in request.messages)
         record = next((v for k, v in self.answers.items() if k in text), {})
         return ChatResponse(content=json.dumps(record), model=self.name, backend="scripted")
-
-
-@pytest.fixture
-def db(settings: Settings, sqlite_url: str) -> Iterator[Settings]:
-    migrate.upgrade(sqlite_url)
-    yield settings.model_copy(update={"database_url": sqlite_url})
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from agent.models.scripted import ScriptedModel
 from agent.pipeline import extract_document
-from core import migrate
 from core.settings import Settings
 from tests.agent_support import INVOICE_PAGE, TARIFF, invoice, records, reply, store_document
 from tools.printed import digit_runs, is_printed, split_printed
@@ -21,12 +16,6 @@ Description                     Amount
 Virtual servers, October        250.00
 Total EUR 250.00
 """
-
-
-@pytest.fixture
-def db(settings: Settings, sqlite_url: str) -> Iterator[Settings]:
-    migrate.upgrade(sqlite_url)
-    yield settings.model_copy(update={"database_url": sqlite_url})
 
 
 def test_codes_count_as_printed_with_dots_spaces_or_a_longer_printed_code() -> None:

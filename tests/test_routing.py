@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,18 +13,11 @@ from sqlalchemy import update
 from agent.models.scripted import ScriptedModel
 from agent.pipeline import extract_document
 from agent.routing import Features, decide, features_of, sender_key, tier_model
-from core import migrate
 from core.db import session_scope
 from core.models import AgentRun
 from core.settings import ModelRef, ModelSettings, OpsSettings, Settings
 from tests.agent_support import INVOICE_PAGE, TARIFF, invoice, reply, runs, store_document
 from tools.provenance import PageText
-
-
-@pytest.fixture
-def db(settings: Settings, sqlite_url: str) -> Iterator[Settings]:
-    migrate.upgrade(sqlite_url)
-    yield settings.model_copy(update={"database_url": sqlite_url})
 
 
 def _f(**kw: object) -> Features:
