@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from core import migrate
 from core.db import get_engine
 from core.settings import Settings, get_settings
+from tests.service_harness import postgres_reachable
 
 POSTGRES_URL = os.environ.get(
     "SHIPDOC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -75,17 +76,6 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settin
 # --- databases -----------------------------------------------------------------------------
 
 
-def _postgres_reachable(url: str) -> bool:
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    try:
-        with engine.connect():
-            return True
-    except sa.exc.OperationalError:
-        return False
-    finally:
-        engine.dispose()
-
-
 def _try_start_postgres() -> None:
     if os.geteuid() != 0 or not shutil.which("pg_ctlcluster"):
         return
@@ -100,12 +90,12 @@ def _try_start_postgres() -> None:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
-    if not _postgres_reachable(POSTGRES_URL):
+    if not postgres_reachable(POSTGRES_URL):
         _try_start_postgres()
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not _postgres_reachable(POSTGRES_URL):
+        while time.monotonic() < deadline and not postgres_reachable(POSTGRES_URL):
             time.sleep(0.5)
-    if not _postgres_reachable(POSTGRES_URL):
+    if not postgres_reachable(POSTGRES_URL):
         pytest.fail(
             f"PostgreSQL is not reachable at {POSTGRES_URL}; start it or set "
             "SHIPDOC_TEST_POSTGRES_URL (these tests never skip)",

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from pydantic import BaseModel, SecretStr
 
 from core.settings import Settings
@@ -32,6 +33,18 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s:g}s waiting for {what}")
         time.sleep(interval_s)
+
+
+def postgres_reachable(url: str) -> bool:
+    """Whether a PostgreSQL server accepts a connection to ``url``."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect():
+            return True
+    except sa.exc.OperationalError:
+        return False
+    finally:
+        engine.dispose()
 
 
 def settings_env(model: BaseModel, prefix: str = "SHIPDOC_") -> dict[str, str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import redis
 import sqlalchemy as sa
 
-from tests.service_harness import wait_for
+from tests.service_harness import postgres_reachable, wait_for
 
 
 def free_port() -> int:
@@ -150,17 +150,7 @@ class PostgresProcess:
         wait_for(self._up, 30, f"postgres on port {self.port}", 0.2)
 
     def _up(self) -> bool:
-        engine = sa.create_engine(
-            self.url.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0]
-            + "/postgres"
-        )
-        try:
-            with engine.connect():
-                return True
-        except sa.exc.OperationalError:
-            return False
-        finally:
-            engine.dispose()
+        return postgres_reachable(self.url.rsplit("/", 1)[0] + "/postgres")
 
     def postmaster_pid(self) -> int | None:
         pid_file = self.dir / "postmaster.pid"
