@@ -8,7 +8,6 @@ browser itself runs on a fresh temporary profile.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from core.settings import Settings
-from tests.service_harness import ROOT, auth, service_env, wait_for
+from tests.service_harness import ROOT, auth, free_port, service_env, wait_for
 from tests.sim_model_server import invoice_pdf
 
 CHROMIUM = "/usr/bin/chromium"
@@ -53,13 +52,6 @@ class Site:
         return httpx.request(
             method, self.url + path, headers=auth(self.keys[key]), timeout=60, **kw
         )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def invoice(number: str) -> bytes:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -14,13 +13,7 @@ from pathlib import Path
 import redis
 import sqlalchemy as sa
 
-from tests.service_harness import postgres_reachable, wait_for
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.service_harness import free_port, postgres_reachable, wait_for
 
 
 class RedisProcess:
