@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from pydantic import BaseModel
@@ -116,8 +115,3 @@ def revoke_key(database_url: str, key_id: int) -> bool:
         )
         changed = cast(CursorResult[Any], result).rowcount
     return bool(changed)
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they were stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -10,7 +10,6 @@ from pydantic import BaseModel
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from core.auth import aware
 from core.db import session_scope
 from core.models import AgentRun, Document, Job, Record, RecordReview, RecordStatus
 from core.settings import Settings
@@ -109,7 +108,7 @@ def dashboard(settings: Settings, now: datetime | None = None) -> Dashboard:
             throughput_per_hour_24h=round((day or 0) / 24, 1),
             median_time_to_record_s=statistics.median(durations) if durations else None,
             backlog=backlog or 0,
-            backlog_oldest_age_s=(now - aware(oldest)).total_seconds() if oldest else None,
+            backlog_oldest_age_s=(now - oldest).total_seconds() if oldest else None,
             requests_per_document=round(requests / documents, 2) if documents else None,
             cost_per_document=round(cost / documents, 6) if documents and cost else None,
             fallback_rate=round(fallback_requests / requests, 3) if requests else None,
@@ -127,4 +126,4 @@ def _durations(session: Session, since: datetime) -> list[float]:
             .limit(DURATION_SAMPLE)
         )
     )
-    return [(aware(f) - aware(c)).total_seconds() for c, f in rows if c and f]
+    return [(f - c).total_seconds() for c, f in rows if c and f]
