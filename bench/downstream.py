@@ -18,26 +18,22 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import random
 import statistics
 import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sqlalchemy import insert
 
 from app.export import ExportQuery, export_stream
 from core import migrate
 from core.db import session_scope
 from core.events import EventType, emit_event
-from core.models import Document, Record
 from core.settings import Settings
+from tests.factories import add_invoices
 from tests.webhook_receiver import receiver
 from workers.webhooks.delivery import DeliveryLoop
 from workers.webhooks.endpoints import add_endpoint, delete_endpoint, deliveries
@@ -64,37 +60,7 @@ def rss_bytes() -> int:
 
 def seed(url: str, n: int, name: str) -> int:
     with session_scope(url) as session:
-        doc = Document(
-            sha256=hashlib.sha256(name.encode()).hexdigest(),
-            filename=f"{name}.pdf",
-            size_bytes=1,
-            status="extracted",
-        )
-        session.add(doc)
-        session.flush()
-        now = datetime.now(UTC)
-        for start in range(0, n, 1000):
-            session.execute(
-                insert(Record),
-                [
-                    {
-                        "document_id": doc.id,
-                        "page_first": i + 1,
-                        "page_last": i + 1,
-                        "doc_type": "commercial_invoice",
-                        "schema_version": "1.0",
-                        "data": {**INVOICE, "invoice_number": f"INV-{i:06d}"},
-                        "status": "extracted",
-                        "issues": [],
-                        "provenance": {},
-                        "confidence": {},
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for i in range(start, min(start + 1000, n))
-                ],
-            )
-        return doc.id
+        return add_invoices(session, name, INVOICE, n)
 
 
 def measure_export(url: str, query: ExportQuery, fmt: str) -> tuple[int, float, int, int]:

@@ -14,10 +14,12 @@ import random
 import struct
 import zipfile
 import zlib
+from datetime import UTC, datetime
 from typing import Any
 
 import pymupdf
 from PIL import Image
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core.models import Document, Record
@@ -400,3 +402,32 @@ def add_record(
     session.add(record)
     session.flush()
     return record.id
+
+
+def add_invoices(session: Session, name: str, invoice: dict[str, Any], n: int) -> int:
+    """A document named ``name`` with ``n`` extracted commercial invoices (``invoice``
+    numbered ``INV-000000`` upward, one a page), inserted 1,000 rows a statement; its id."""
+    doc_id = add_document(session, name, "extracted")
+    now = datetime.now(UTC)
+    for start in range(0, n, 1000):
+        session.execute(
+            insert(Record),
+            [
+                {
+                    "document_id": doc_id,
+                    "page_first": i + 1,
+                    "page_last": i + 1,
+                    "doc_type": "commercial_invoice",
+                    "schema_version": "1.0",
+                    "data": {**invoice, "invoice_number": f"INV-{i:06d}"},
+                    "status": "extracted",
+                    "issues": [],
+                    "provenance": {},
+                    "confidence": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(start, min(start + 1000, n))
+            ],
+        )
+    return doc_id

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from app.api import create_app
@@ -28,7 +27,7 @@ from core.auth import create_key
 from core.db import session_scope
 from core.models import Record, RecordReview, Role
 from core.settings import Settings, get_settings
-from tests.factories import add_document, add_record
+from tests.factories import add_invoices, add_record
 from tests.service_harness import auth
 
 INVOICE = {
@@ -149,30 +148,7 @@ def test_xlsx_export_over_api_and_cli(tmp_path: Path, db_url: str, monkeypatch: 
 
 def _bulk(url: str, n: int, name: str) -> int:
     with session_scope(url) as session:
-        doc_id = add_document(session, name, "extracted")
-        now = datetime.now(UTC)
-        for start in range(0, n, 1000):
-            session.execute(
-                insert(Record),
-                [
-                    {
-                        "document_id": doc_id,
-                        "page_first": i + 1,
-                        "page_last": i + 1,
-                        "doc_type": "commercial_invoice",
-                        "schema_version": "1.0",
-                        "data": {**INVOICE, "invoice_number": f"INV-{i:06d}"},
-                        "status": "extracted",
-                        "issues": [],
-                        "provenance": {},
-                        "confidence": {},
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for i in range(start, min(start + 1000, n))
-                ],
-            )
-        return doc_id
+        return add_invoices(session, name, INVOICE, n)
 
 
 def _peak(url: str, query: ExportQuery, fmt: Any) -> tuple[int, int]:
