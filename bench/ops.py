@@ -1,5 +1,5 @@
 """Costs of the production instrumentation on this machine: a model span (no tracer, and
-the SDK with an in-memory exporter), the routing decision, a /metrics scrape.
+the SDK with an in-memory exporter) and the routing decision.
 
     .venv/bin/python bench/ops.py
 """
