@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from agent.models import shared_model
 from agent.models.base import ChatRequest, Message, ModelError, ModelUnavailable
@@ -23,14 +23,15 @@ from agent.models.scripted import ScriptedModel
 from app.api import create_app
 from core.auth import create_key
 from core.db import session_scope
-from core.models import Document, Job, Role, utcnow
+from core.errors import ShipdocError
+from core.models import Document, Event, Job, Role, utcnow
 from core.settings import ReliabilitySettings, Settings
 from tests.agent_support import INVOICE_PAGE, store_document
 from tests.service_harness import auth, embedded_settings, wait_for
 from tests.sim_model_server import SimServer, invoice_pdf
 from tools.intake import ingest
 from workers import jobs
-from workers.processing import RetryLater, process_document
+from workers.processing import RetryLater, _after_failure, process_document
 from workers.reconcile import Reconciler, take_stuck
 
 
@@ -166,6 +167,25 @@ def test_a_job_ends_only_by_the_worker_that_holds_it(db_url: str) -> None:
     job = jobs.get_job(db_url, key)
     assert job is not None and (job.state, job.worker) == ("running", "b")
     assert jobs.finish(db_url, key, {}, worker="b") is True
+
+
+def test_a_worker_that_lost_its_lease_does_not_fail_the_document(
+    db_url: str, tmp_path: Path
+) -> None:
+    doc_id = _doc(db_url, "x")
+    key = jobs.document_key(doc_id)
+    jobs.ensure_job(db_url, key, "document", doc_id)
+    jobs.claim(db_url, key, worker="a", lease_s=0.01, max_attempts=5)
+    time.sleep(0.05)
+    jobs.claim(db_url, key, worker="b", lease_s=60, max_attempts=5)
+    assert jobs.finish(db_url, key, {}, worker="b") is True
+    with session_scope(db_url) as session:
+        session.execute(update(Document).where(Document.id == doc_id).values(status="extracted"))
+    failure = ShipdocError("late")  # not transient: the path that fails the document
+    _after_failure(doc_id, key, failure, 1, {}, _settings(db_url, tmp_path), "a")
+    with session_scope(db_url) as session:
+        assert session.get_one(Document, doc_id).status == "extracted"
+        assert session.scalars(select(Event).where(Event.document_id == doc_id)).all() == []
 
 
 def test_the_heartbeat_survives_a_failed_renewal_and_reports_a_lost_lease(

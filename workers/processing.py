@@ -124,8 +124,9 @@ def _process(document_id: int, settings: Settings, worker: str) -> TaskResult:
             status = _run(document_id, settings, timings, retried=claim.attempts > 1)
     except Exception as exc:
         return _after_failure(document_id, key, exc, claim.attempts, timings, settings, worker)
-    jobs.finish(url, key, timings, worker=worker)
-    _after_done(document_id, settings)
+    # A worker whose lease ran out (another took the key) leaves the outcome to the holder.
+    if jobs.finish(url, key, timings, worker=worker):
+        _after_done(document_id, settings)
     return TaskResult(document_id, status, claim.attempts)
 
 
@@ -184,8 +185,8 @@ def _after_failure(
         log.error("document %s failed after %s attempts: %s", document_id, attempts, message)
         if is_transient(exc):
             message = f"gave up after {attempts} attempts; last error: {message}"
-    jobs.fail(url, key, code, message, timings, worker=worker)
-    _fail_document(document_id, code, message, settings)
+    if jobs.fail(url, key, code, message, timings, worker=worker):
+        _fail_document(document_id, code, message, settings)
     return TaskResult(document_id, DocumentStatus.FAILED, attempts)
 
 
