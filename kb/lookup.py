@@ -205,10 +205,13 @@ def _from_queries(kb: KnowledgeBase, sp: Space, query: str, vector: list[float])
     heads = collect("hs2022", "dense", 4)
     floor4 = min(heads.values(), default=0.0)
     head = np.array([heads.get(c[:4], floor4) for c in sp.codes], dtype=np.float32)
-    cn_d = collect("cn2026", "dense", None)
+    try:
+        cn_d = collect("cn2026", "dense", None)
+        cn_s = collect("cn2026", "sparse", None)
+    except CollectionMissing:  # no CN collection: HS evidence alone, as _from_matrices
+        return Evidence(own, own.copy(), np.zeros(n, np.float32), hs_lex, head)
     cn = array(cn_d, min(cn_d.values(), default=float(own.min())))
-    cn_lex = _norm(array(collect("cn2026", "sparse", None), 0.0))
-    return Evidence(own, cn, cn_lex, hs_lex, head)
+    return Evidence(own, cn, _norm(array(cn_s, 0.0)), hs_lex, head)
 
 
 def rank(ev: Evidence, sp: Space, top: int, w: Weights = DEFAULT) -> list[tuple[str, float]]:

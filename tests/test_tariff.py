@@ -201,3 +201,18 @@ def test_the_ranking_maps_a_re_read_collection_by_its_own_codes(settings: Settin
     del old
     new = ["940161", "392321", "850760"]
     assert sp.rows("cn", new, 6).tolist() == [sp.pos[c] for c in new]
+
+
+@pytest.mark.parametrize("local_index", ["matrix", "qdrant"])
+def test_without_the_cn_collection_both_paths_rank_on_hs_alone(
+    tmp_path: Path, local_index: str
+) -> None:
+    """The in-process path and the query path (a Qdrant server) answer alike without CN."""
+    settings = Settings(var_dir=tmp_path, kb=KbSettings(local_index=local_index))  # type: ignore[arg-type]
+    hs = [c for c in ingest.load_chunks(settings, "hs2022") if str(c.payload["code"])[:2] == "87"]
+    ingest.ingest(settings, "hs2022", chunks=hs, use_snapshot=False)
+    try:
+        found = lookup_tariff("mountain bike", settings=settings, top_k=3)
+    finally:
+        index.close_local_clients()
+    assert found[0].code == "871200"
