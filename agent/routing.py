@@ -135,7 +135,7 @@ def tier_model(settings: Settings, tier: Tier, default: ChatModel) -> ChatModel:
     if not ops.routing or tier == "local_small":
         return default
     if tier == "local_large" and ops.large.configured:
-        return shared_ref_model(ops.large, timeout_s=settings.model.timeout_s)
+        return shared_ref_model(ops.large, settings.model)
     if tier == "hosted":
         hosted = hosted_model(settings)
         if hosted is not None:

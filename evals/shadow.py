@@ -132,9 +132,7 @@ def shadow_document(
 ) -> list[ShadowRun]:
     """Run the candidate on a finished document and store one shadow row per primary
     record; never raises (a failing candidate is a failed shadow run)."""
-    candidate = candidate or build_ref_model(
-        settings.ops.shadow, timeout_s=settings.model.timeout_s
-    )
+    candidate = candidate or build_ref_model(settings.ops.shadow, settings.model)
     records, primary_latency, primary_model, tier = _primary(settings, document_id)
     started = time.perf_counter()
     attributes = {"shipdoc.document_id": document_id, "gen_ai.request.model": candidate.name}

@@ -27,6 +27,8 @@ from agent.models.base import (
 )
 from agent.models.openai_http import OpenAIChatModel
 from agent.models.router import CircuitBreaker, CircuitOpen, Price, Route, RoutedModel
+from agent.models.scripted import ScriptedModel
+from agent.routing import tier_model
 from core.settings import Settings
 
 
@@ -394,3 +396,30 @@ def test_misconfiguration_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("SHIPDOC_MODEL__BACKEND", "scripted")
     with pytest.raises(ModelError, match="SCRIPT_PATH is required"):
         build_model(Settings())
+
+
+@pytest.mark.parametrize("tier", ["hosted", "local_large"])
+def test_the_routed_tiers_honour_the_breaker_settings(
+    fallback: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, tier: str
+) -> None:
+    """SHIPDOC_MODEL__BREAKER_FAILURES / __BREAKER_RESET_S hold for every routed tier, not
+    only the primary: one failure opens this tier's circuit, for the configured time."""
+    env = {
+        "SHIPDOC_MODEL__BACKEND": "scripted",
+        "SHIPDOC_MODEL__RETRIES": "0",
+        "SHIPDOC_MODEL__BREAKER_FAILURES": "1",
+        "SHIPDOC_MODEL__BREAKER_RESET_S": "45",
+        "SHIPDOC_MODEL__FALLBACK_BASE_URL": fallback.url,
+        "SHIPDOC_OPS__ROUTING": "true",
+        "SHIPDOC_OPS__LARGE__NAME": "large",
+        "SHIPDOC_OPS__LARGE__BASE_URL": fallback.url,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    fallback.default = "500"
+    model = tier_model(Settings(), tier, ScriptedModel([]))  # type: ignore[arg-type]
+    with pytest.raises(ModelUnavailable):
+        model.chat(_request())
+    with pytest.raises(CircuitOpen, match="retrying in at most 45 s"):
+        model.chat(_request())
+    assert len(fallback.bodies) == 1  # the second request never reached the server

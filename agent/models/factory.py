@@ -65,20 +65,28 @@ def _fallback_route(cfg: ModelSettings) -> Route:
     return Route(model, price, retries=cfg.retries)
 
 
-def build_model(settings: Settings) -> ChatModel:
-    """The model the settings name, behind the router (retries, fallback, cost)."""
-    cfg = settings.model
+def _routed(cfg: ModelSettings, primary: Route, fallback: Route | None = None) -> RoutedModel:
+    """``primary`` (and ``fallback``) behind the router with the configured backoff and a
+    circuit breaker of its own (``breaker_failures``, ``breaker_reset_s``): every tier the
+    settings build gets them, not only the production model."""
     return RoutedModel(
-        _primary(cfg),
-        _fallback(cfg),
+        primary,
+        fallback,
         backoff_s=cfg.retry_backoff_s,
         breaker=CircuitBreaker(cfg.breaker_failures, cfg.breaker_reset_s),
     )
 
 
-def build_ref_model(ref: ModelRef, *, timeout_s: float = 120.0) -> ChatModel:
+def build_model(settings: Settings) -> ChatModel:
+    """The model the settings name, behind the router (retries, fallback, cost)."""
+    cfg = settings.model
+    return _routed(cfg, _primary(cfg), _fallback(cfg))
+
+
+def build_ref_model(ref: ModelRef, cfg: ModelSettings) -> ChatModel:
     """A model named by a ``ModelRef`` (reference, shadow candidate, large tier), behind the
-    router for its price and tracing, without retries, breaker sharing or fallback."""
+    router for its price and tracing (``cfg``'s timeout and breaker), without retries or
+    fallback."""
     price = _price(ref.price_prompt_per_m, ref.price_completion_per_m)
     model: ChatModel
     if ref.backend == "scripted":
@@ -93,21 +101,21 @@ def build_ref_model(ref: ModelRef, *, timeout_s: float = 120.0) -> ChatModel:
             model=ref.name,
             api_key=ref.api_key.get_secret_value(),
             structured_output=ref.structured_output,
-            timeout_s=timeout_s,
+            timeout_s=cfg.timeout_s,
         )
-    return RoutedModel(Route(model, price, retries=0))
+    return _routed(cfg, Route(model, price, retries=0))
 
 
 def models_by_role(settings: Settings) -> dict[str, ChatModel]:
     """The models a nightly eval compares: production (the primary alone, so that a
     fallback cannot hide its failures), the fallback and the reference when configured."""
     cfg = settings.model
-    roles: dict[str, ChatModel] = {"production": RoutedModel(_primary(cfg))}
+    roles: dict[str, ChatModel] = {"production": _routed(cfg, _primary(cfg))}
     fallback = _fallback(cfg)
     if fallback is not None:
-        roles["fallback"] = RoutedModel(fallback)
+        roles["fallback"] = _routed(cfg, fallback)
     if settings.ops.reference.configured:
-        roles["reference"] = build_ref_model(settings.ops.reference, timeout_s=cfg.timeout_s)
+        roles["reference"] = build_ref_model(settings.ops.reference, cfg)
     return roles
 
 
@@ -132,13 +140,13 @@ def shared_model(settings: Settings) -> ChatModel:
     return _once(f"model:{settings.model.model_dump_json()}", lambda: build_model(settings))
 
 
-def shared_ref_model(ref: ModelRef, *, timeout_s: float) -> ChatModel:
+def shared_ref_model(ref: ModelRef, cfg: ModelSettings) -> ChatModel:
     """``build_ref_model`` once per process (the large tier of routing, asked per page
     group); a scripted model (tests) gets a fresh script each time."""
     if ref.backend == "scripted":
-        return build_ref_model(ref, timeout_s=timeout_s)
-    key = f"ref:{timeout_s}:{ref.model_dump_json()}"
-    return _once(key, lambda: build_ref_model(ref, timeout_s=timeout_s))
+        return build_ref_model(ref, cfg)
+    key = f"ref:{cfg.model_dump_json()}:{ref.model_dump_json()}"
+    return _once(key, lambda: build_ref_model(ref, cfg))
 
 
 def hosted_model(settings: Settings) -> ChatModel | None:
@@ -147,7 +155,7 @@ def hosted_model(settings: Settings) -> ChatModel | None:
     cfg = settings.model
     if not cfg.fallback_base_url:
         return None
-    return _once(f"hosted:{cfg.model_dump_json()}", lambda: RoutedModel(_fallback_route(cfg)))
+    return _once(f"hosted:{cfg.model_dump_json()}", lambda: _routed(cfg, _fallback_route(cfg)))
 
 
 def _forget_shared_after_fork() -> None:
