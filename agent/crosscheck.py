@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.records import DocType
-from core.values import parse_date, parse_number
-from tools.candidates import Candidate, best, normalize_currency, normalize_incoterm, traps
+from core.values import normalize_currency, parse_date, parse_number
+from tools.candidates import Candidate, best, normalize_incoterm, traps
 from tools.validate import Issue
 
 Verdict = Literal["agrees", "filled", "replaced", "disagrees"]

@@ -1,4 +1,4 @@
-"""Reading printed values: numbers, dates and ISO 6346 container numbers.
+"""Reading printed values: numbers, dates, currencies and ISO 6346 container numbers.
 
 One reader for each, used by the product (normalization, validation, candidates,
 provenance) and by the scorer alike, so that the two never disagree on what
@@ -164,6 +164,38 @@ def decimal_of(text: str) -> str | None:
     if comma == point:
         return None
     return "," if comma > point else "."
+
+
+# --- currencies -----------------------------------------------------------------------------
+
+# Printed symbols, longest first ("US$" before "$"); "¥" is read as the yen, as printed
+# on Japanese documents (Chinese ones print "RMB" / "CNY" beside it, which wins as a label).
+CURRENCY_SYMBOLS: dict[str, str] = {"€": "EUR", "US$": "USD", "$": "USD", "£": "GBP", "¥": "JPY"}
+_CURRENCY_NAMES = {
+    "euro": "EUR",
+    "euros": "EUR",
+    "us dollar": "USD",
+    "us dollars": "USD",
+    "dollar": "USD",
+    "dollars": "USD",
+    "pound sterling": "GBP",
+    "pounds sterling": "GBP",
+    "swiss franc": "CHF",
+    "swiss francs": "CHF",
+    "yuan": "CNY",
+    "renminbi": "CNY",
+    "rmb": "CNY",
+    "yen": "JPY",
+}
+
+
+def normalize_currency(value: str) -> str:
+    """``€`` / ``US$`` / ``¥`` / ``Euro`` / ``eur`` -> the ISO 4217 code (else the text, upper
+    case)."""
+    text = value.strip()
+    if text in CURRENCY_SYMBOLS:
+        return CURRENCY_SYMBOLS[text]
+    return _CURRENCY_NAMES.get(text.casefold(), text.upper())
 
 
 # --- ISO 6346 container numbers -------------------------------------------------------------

@@ -220,3 +220,17 @@ def test_hints_reach_the_prompt_only_when_asked(settings: Settings, sqlite_url: 
         user = model.requests[0].messages[1].content
         assert ("Read by rules" in user) is enabled
         assert outcome.records[0].record["invoice_number"] == "INV-9"  # cross-checked anyway
+
+
+def test_a_currency_printed_as_a_symbol_reads_the_same_in_candidates_and_validation() -> None:
+    """One symbol map (core/values.py): a yen amount gives a JPY candidate, and a model that
+    copied the printed "¥" agrees with it instead of raising a disagreement warning."""
+    from tools.validate import normalize
+
+    cands = _cands("RECHNUNG\nGesamtbetrag ¥ 125,000\n")
+    assert _best(cands, "currency") == "JPY"
+    checked = crosscheck("commercial_invoice", {"currency": "¥"}, cands)
+    assert checked.verdicts["currency"] == "agrees" and not checked.issues
+    for symbol, code in (("¥", "JPY"), ("€", "EUR"), ("US$", "USD"), ("£", "GBP")):
+        assert normalize("commercial_invoice", {"currency": symbol})["currency"] == code
+        assert _best(_cands(f"Total {symbol} 10.00"), "currency") == code

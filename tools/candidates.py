@@ -14,7 +14,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.values import containers_in_text, day_first_of, decimal_of, parse_date, parse_number
+from core.values import (
+    CURRENCY_SYMBOLS,
+    containers_in_text,
+    day_first_of,
+    decimal_of,
+    parse_date,
+    parse_number,
+)
 from tools.layout import Cell, below, rows
 from tools.provenance import PageText
 
@@ -147,7 +154,6 @@ _CURRENCIES = frozenset(
     ]
 )
 _CURRENCY_CODE = re.compile(r"(?<![A-Za-z])(" + "|".join(sorted(_CURRENCIES)) + r")(?![A-Za-z])")
-_SYMBOLS = {"€": "EUR", "US$": "USD", "$": "USD", "£": "GBP"}
 _INCOTERMS = {
     "EXW": "ex works",
     "FCA": "free carrier",
@@ -269,7 +275,7 @@ def _incoterm(text: str, page: int) -> list[Candidate]:
 def _currency(text: str, page: int) -> list[Candidate]:
     codes = _CURRENCY_CODE.finditer(text)
     out = [Candidate("currency", m.group(1), m.group(1), "", page) for m in codes]
-    for symbol, code in _SYMBOLS.items():
+    for symbol, code in CURRENCY_SYMBOLS.items():
         if symbol in text and not (symbol == "$" and "US$" in text):
             out.append(Candidate("currency", code, symbol, "", page))
     return out
@@ -366,29 +372,3 @@ def normalize_incoterm(value: str) -> str:
     if match := _INCOTERM_NAME.search(text):
         return match.lastgroup or text
     return text.upper()
-
-
-_CURRENCY_NAMES = {
-    "euro": "EUR",
-    "euros": "EUR",
-    "us dollar": "USD",
-    "us dollars": "USD",
-    "dollar": "USD",
-    "dollars": "USD",
-    "pound sterling": "GBP",
-    "pounds sterling": "GBP",
-    "swiss franc": "CHF",
-    "swiss francs": "CHF",
-    "yuan": "CNY",
-    "renminbi": "CNY",
-    "rmb": "CNY",
-    "yen": "JPY",
-}
-
-
-def normalize_currency(value: str) -> str:
-    """``€`` / ``US$`` / ``Euro`` / ``eur`` -> the ISO 4217 code (else the text, upper case)."""
-    text = value.strip()
-    if text in _SYMBOLS:
-        return _SYMBOLS[text]
-    return _CURRENCY_NAMES.get(text.casefold(), text.upper())

@@ -17,7 +17,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.records import DocType, values_model_for
-from tools.candidates import normalize_currency, normalize_incoterm
+from core.values import normalize_currency
+from tools.candidates import normalize_incoterm
 from tools.validate_codes import (
     INCOTERMS_2020,
     ISO_3166_ALPHA2,
@@ -97,7 +98,6 @@ _COUNTRY_FIELDS = ("country_of_dispatch", "country_of_origin", "country_of_desti
 _PARTIES = ("shipper", "consignee", "notify_party", "seller", "buyer")
 _PARTIES_DECL = ("declarant", "exporter", "importer")
 _LOCATIONS = ("place_of_receipt", "port_of_loading", "port_of_discharge", "place_of_delivery")
-_CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "US$": "USD", "£": "GBP", "¥": "JPY"}
 _NON_DIGITS = re.compile(r"\D")
 _NAME_AND_LOCODE = re.compile(r"^(.*?)\s*\(([A-Z]{2}\s?[A-Z2-9]{3})\)$")
 
@@ -214,8 +214,7 @@ def normalize(doc_type: DocType, values: dict[str, Any]) -> dict[str, Any]:
             parsed = parse_date(out[key])
             out[key] = parsed.isoformat() if parsed else out[key]
     if isinstance(out.get("currency"), str):
-        cur = out["currency"].strip()
-        out["currency"] = _CURRENCY_SYMBOLS.get(cur) or normalize_currency(cur)
+        out["currency"] = normalize_currency(out["currency"])
     for key in ("scac", "freight_terms"):
         if key in out:
             out[key] = _norm_code(out[key])
