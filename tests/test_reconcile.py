@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from agent.models import shared_model
 from agent.models.base import ChatRequest, Message, ModelError, ModelUnavailable
@@ -277,3 +278,36 @@ def test_a_model_outage_is_retried_for_its_time_budget_not_its_attempts(
     assert (
         job is not None and job.state == "failed" and "unavailable for" in (job.error_message or "")
     )
+
+
+def test_an_outage_ends_with_an_ordinary_retry_and_the_next_starts_fresh(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outage budget is for one outage: once an attempt ends some other way (here an
+    ordinary transient failure, retried with backoff), a later outage starts from zero
+    instead of inheriting the old one's start and giving up at once."""
+    from core import migrate
+
+    migrate.upgrade(sqlite_url)
+    settings = _outage_settings(sqlite_url, tmp_path, budget_s=300)
+    doc_id = store_document(sqlite_url, [INVOICE_PAGE])
+    key = jobs.document_key(doc_id)
+
+    def crash(_request: ChatRequest) -> str:
+        raise OperationalError("INSERT INTO records", {}, Exception("connection reset"))
+
+    steps: list[Any] = [ModelUnavailable("502 restarting"), crash, ModelUnavailable("502 again")]
+    monkeypatch.setattr("agent.pipeline.shared_model", lambda s: ScriptedModel([steps.pop(0)]))
+    with pytest.raises(RetryLater):  # the first outage
+        process_document(doc_id, settings=settings, worker="w")
+    with session_scope(sqlite_url) as session:  # ... began 400 s ago
+        job = session.scalars(select(Job).where(Job.key == key)).one()
+        job.timings = {"model_outage_since": time.time() - 400}
+    with pytest.raises(RetryLater) as ordinary:  # the model is back; something else failed
+        process_document(doc_id, settings=settings, worker="w")
+    assert "connection reset" in ordinary.value.reason
+    with pytest.raises(RetryLater) as retry:  # a new outage, retried from its own start
+        process_document(doc_id, settings=settings, worker="w")
+    assert "model unavailable for 0 s" in retry.value.reason
+    job = jobs.get_job(sqlite_url, key)
+    assert job is not None and job.state == "retrying"

@@ -235,14 +235,22 @@ def fail(
 
 
 def release_for_retry(
-    url: str, key: str, code: str, message: str, *, worker: str | None = None, refund: bool = False
+    url: str, key: str, code: str, message: str, *, worker: str | None = None, outage: bool = False
 ) -> bool:
     """Hand the key back after a transient failure; the retry claims it again.
 
-    ``refund`` gives the attempt back: a model outage is bounded by time, not attempts.
+    ``outage``: the model was unavailable. The attempt is given back (an outage is bounded
+    by time, not attempts) and the outage's start (``note_outage``) is kept. Any other
+    retry ends the outage: the next one starts from zero.
     """
     owner = _held_by(worker) if worker is not None else [Job.state == JobState.RUNNING]
     with session_scope(url) as session:
+        changes: dict[str, Any]
+        if outage:
+            changes = {"attempts": Job.attempts - 1}
+        else:
+            timings = session.scalar(select(Job.timings).where(Job.key == key)) or {}
+            changes = {"timings": {k: v for k, v in timings.items() if k != OUTAGE_SINCE}}
         result = session.execute(
             update(Job)
             .where(Job.key == key, *owner)
@@ -252,7 +260,7 @@ def release_for_retry(
                 error_code=code[:64],
                 error_message=message,
                 updated_at=utcnow(),
-                **({"attempts": Job.attempts - 1} if refund else {}),
+                **changes,
             )
         )
     return bool(cast(CursorResult[Any], result).rowcount)
@@ -288,17 +296,23 @@ def _end(
     return ended
 
 
+# The start of the model outage of a job's consecutive attempts (``note_outage``).
+OUTAGE_SINCE = "model_outage_since"
+
+
 def note_outage(url: str, key: str) -> float:
     """Seconds since the model outage of this job's attempts began (started now if new).
 
-    Kept in the job's ``timings``, which the next finished attempt overwrites."""
+    An outage spans consecutive attempts that each ended with the model unavailable: an
+    attempt that ends any other way (done, failed, an ordinary retry) ends it, as the
+    ``timings`` of a finished attempt and ``release_for_retry`` drop its start."""
     now = time.time()
     with session_scope(url) as session:
         job = session.scalars(select(Job).where(Job.key == key)).first()
         if job is None:
             return 0.0
         timings = dict(job.timings or {})
-        since = float(timings.setdefault("model_outage_since", now))
+        since = float(timings.setdefault(OUTAGE_SINCE, now))
         job.timings = timings
     return max(now - since, 0.0)
 

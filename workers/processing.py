@@ -202,7 +202,7 @@ def _outage_retry_or_give_up(
     if outage < budget:
         message = f"model unavailable for {outage:.0f} s (retrying for up to {budget:.0f} s): {exc}"
         log.warning("document %s: %s", document_id, message)
-        jobs.release_for_retry(url, key, exc.code, message, worker=worker, refund=True)
+        jobs.release_for_retry(url, key, exc.code, message, worker=worker, outage=True)
         wait = min(settings.reliability.model_outage_retry_s, max(budget - outage, 1.0))
         raise RetryLater(wait, message) from exc
     log.error("document %s: model unavailable for %.0f s; giving up", document_id, outage)
