@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from core.errors import InputError
-from evals.corpus import generate_corpus
+from evals.corpus import GroundTruth, generate_corpus
 from evals.goldenset import GOLDEN_CORPUS, load_golden_truth
 from evals.retrieval import (
     DEFAULT_GOLDEN,
@@ -243,13 +243,7 @@ def run(
 ) -> None:
     """Extract golden files with the configured model and score them (resumable: predictions
     are cached per file, model and extractor version under --work)."""
-    corpus_dir = golden / "corpus" if (golden / "corpus").is_dir() else golden
-    truths = load_golden_truth(corpus_dir)
-    if split != "all":
-        if split not in PARTS:
-            raise typer.BadParameter("--split is dev, test or all")
-        keep = set(load_split(corpus_dir.parent / "split.json")[split])
-        truths = [t for t in truths if t.id in keep]
+    truths = _select(golden, split)
     if sample:
         truths = stratified_sample(truths, sample, seed)
     if files:
@@ -277,6 +271,41 @@ def run(
     if report is not None:
         report.write_text(summary_json(result) + "\n", "utf-8")
         typer.echo(f"report -> {report}")
+
+
+@app.command()
+def groups(
+    golden: Path = typer.Option(
+        GOLDEN_CORPUS.parent, "--golden", help="golden folder (its corpus/ and split.json)"
+    ),
+    split: str = typer.Option("all", "--split", help="dev, test or all"),
+    work: Path = typer.Option(Path("var/eval"), "--work", help="parsed pages are cached here"),
+) -> None:
+    """Score page splitting and keyword document types on the golden files, without a model
+    (the rules of agent/classify.py alone)."""
+    from evals.grouping import score_grouping
+
+    truths = _select(golden, split)
+    result = score_grouping(truths, work)
+    typer.echo(
+        f"{result.files} files ({split}), {result.documents} documents: page groups "
+        f"{result.page_groups_exact} of {result.documents} ({_pct(result.page_group_accuracy)} %), "
+        f"types {result.doc_type_correct} of {result.documents} "
+        f"({_pct(result.doc_type_accuracy)} %)"
+    )
+    for wrong in result.wrong:
+        typer.echo(f"  {wrong.file}: true {wrong.truth}  predicted {wrong.predicted}")
+
+
+def _select(golden: Path, split: str) -> list[GroundTruth]:
+    corpus_dir = golden / "corpus" if (golden / "corpus").is_dir() else golden
+    truths = load_golden_truth(corpus_dir)
+    if split != "all":
+        if split not in PARTS:
+            raise typer.BadParameter("--split is dev, test or all")
+        keep = set(load_split(corpus_dir.parent / "split.json")[split])
+        truths = [t for t in truths if t.id in keep]
+    return truths
 
 
 def _print_groups(result: RetrievalReport, console: Console) -> None:
