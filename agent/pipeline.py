@@ -417,12 +417,15 @@ def _finish(
 
 
 def _unsupported(settings: Settings, document_id: int, group: PageGroup) -> RunResult:
-    """A page group that is none of the four types says so instead of a forced record."""
-    issue = Issue(
-        code="not_a_shipment_document",
-        field="",
-        message="none of bill of lading, commercial invoice, packing list, customs declaration",
-    )
+    """A page group that is none of the four types, or whose type could not be decided,
+    says so instead of a forced record."""
+    if group.reason == "undecided":
+        code, message = "document_type_unknown", "the document type could not be decided"
+    else:
+        code = "not_a_shipment_document"
+        message = "none of bill of lading, commercial invoice, packing list, customs declaration"
+    detail = f": {group.detail}" if group.detail else ""
+    issue = Issue(code=code, field="", message=message + detail)
     target = _group_target(document_id, group)
     with session_scope(settings.database_url) as session:
         record_id = store_failed(session, target, [issue])

@@ -78,6 +78,12 @@ _LABELS: dict[str, tuple[str, ...]] = {
         r"m³|cartons)\b)",
     ),
     "currency": (r"currency", r"w[äa]hrung", r"valuta", r"devise", r"monnaie"),
+    # A document's own number under a generic label (page splitting compares it).
+    "document_number": (
+        r"doc(?:ument|\.)?\s*(?:number|no\.?|nr\.?|#)",
+        r"(?:beleg|dokument|document)\s*-?\s*(?:nummer|nr\.?)",
+        r"(?:num[eé]ro|n[°º])\s*(?:de\s+|du\s+)?document",
+    ),
 }
 # Labels that often but not always name the field: used when no strong label did.
 _WEAK_LABELS: dict[str, tuple[str, ...]] = {
