@@ -32,7 +32,9 @@ from qdrant_client import QdrantClient, models
 # This script is named kb.py: keep its folder off the path so `import kb` finds the package.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
+from bench.percentile import percentile  # noqa: E402
 from core.settings import KbSettings, Settings, get_settings  # noqa: E402
 from evals.retrieval import DEFAULT_GOLDEN, load_golden  # noqa: E402
 from kb import index, ingest, sparse  # noqa: E402
@@ -43,11 +45,6 @@ from tools.tariff import lookup_tariff  # noqa: E402
 
 TARGET_POINTS = 380_000
 DIM = 1024
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def ingest_throughput(sample: int) -> None:
@@ -123,7 +120,7 @@ def ingest_throughput(sample: int) -> None:
 
 
 def _p(ms: list[float]) -> str:
-    return f"p50 {pct(ms, 50):6.1f} ms  p99 {pct(ms, 99):6.1f} ms"
+    return f"p50 {percentile(ms, 0.5):6.1f} ms  p99 {percentile(ms, 0.99):6.1f} ms"
 
 
 def _timed(fn: Callable[[str], object], texts: list[str]) -> list[float]:
@@ -219,7 +216,7 @@ def synthetic(max_points: int) -> None:
                 t = time.perf_counter()
                 client.query_points(name, query=q, limit=10)
                 ms.append((time.perf_counter() - t) * 1000)
-            results.append((stored, pct(ms, 50), pct(ms, 99)))
+            results.append((stored, percentile(ms, 0.5), percentile(ms, 0.99)))
             added = stored - (results[-2][0] if len(results) > 1 else 0)
             matrix_index = MatrixIndex(
                 [str(i) for i in range(stored)], [{}] * stored, np.vstack(kept), []
@@ -232,8 +229,7 @@ def synthetic(max_points: int) -> None:
                 mx.append((time.perf_counter() - t) * 1000)
             print(
                 f"  {stored:>7} points: Qdrant upsert {added / upsert_s:7.0f} pts/s, "
-                f"query p50 {pct(ms, 50):7.1f} ms p99 {pct(ms, 99):7.1f} ms; "
-                f"matrix index query p50 {pct(mx, 50):6.1f} ms p99 {pct(mx, 99):6.1f} ms"
+                f"query {_p(ms)}; matrix index query {_p(mx)}"
             )
     if not url and results and results[-1][0] < TARGET_POINTS:
         n, p50, _ = results[-1]

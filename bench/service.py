@@ -37,6 +37,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.percentile import percentile  # noqa: E402
 from core import migrate  # noqa: E402
 from core.auth import create_key  # noqa: E402
 from core.models import Role  # noqa: E402
@@ -68,11 +69,6 @@ def _pg(url: str) -> str:
 
 def _ts(value: datetime | None) -> float | None:
     return None if value is None else value.timestamp()
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class Stack:
@@ -255,7 +251,8 @@ def report(label: str, rate: float, rows: list[Row], sim_latency: float) -> dict
     print(f"outcomes                        {outcomes}")
     if not done:
         return {"lost": lost}
-    print(f"queue wait      p50 {_pct(waits, 0.5):7.3f} s   p99 {_pct(waits, 0.99):7.3f} s")
+    p50, p99 = percentile(waits, 0.5), percentile(waits, 0.99)
+    print(f"queue wait      p50 {p50:7.3f} s   p99 {p99:7.3f} s")
     print(
         f"model time      mean {statistics.mean(model):6.3f} s  (simulated {sim_latency:.3f} s x "
         f"{statistics.mean(r.requests for r in done):.1f} requests)"
@@ -263,7 +260,7 @@ def report(label: str, rate: float, rows: list[Row], sim_latency: float) -> dict
     print(f"parse time      mean {statistics.mean(parse):6.3f} s")
     mean_over = statistics.mean(overhead)
     print(
-        f"overhead/doc    mean {mean_over:6.3f} s   p50 {_pct(overhead, 0.5):6.3f} s"
+        f"overhead/doc    mean {mean_over:6.3f} s   p50 {percentile(overhead, 0.5):6.3f} s"
         f"   = {share * 100:5.1f}% of model time (target < 5%)"
     )
     uploads = [r.upload_s for r in done]
@@ -274,8 +271,8 @@ def report(label: str, rate: float, rows: list[Row], sim_latency: float) -> dict
         f"  of which      upload request {statistics.mean(uploads):.3f} s, queue wait "
         f"{statistics.mean(waits):.3f} s, in the worker {statistics.mean(worker):.3f} s"
     )
-    print(f"end to end      p50 {_pct(e2e, 0.5):7.3f} s   p99 {_pct(e2e, 0.99):7.3f} s")
-    return {"lost": lost, "share": share, "p50": _pct(e2e, 0.5), "p99": _pct(e2e, 0.99)}
+    print(f"end to end      p50 {percentile(e2e, 0.5):7.3f} s   p99 {percentile(e2e, 0.99):7.3f} s")
+    return {"lost": lost, "share": share, "p50": percentile(e2e, 0.5), "p99": percentile(e2e, 0.99)}
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.api import create_app  # noqa: E402
+from bench.percentile import percentile  # noqa: E402
 from core import migrate  # noqa: E402
 from core.auth import create_key  # noqa: E402
 from core.models import Role  # noqa: E402
@@ -110,11 +111,6 @@ CASES = {
     "table: reference search": "/?q=INV-0012345",
     "table: sorted by type, page 200": "/?sort=type&order=asc&page=200",
 }
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> None:

@@ -1,0 +1,43 @@
+"""The bench scripts print percentiles of one definition (bench/percentile.py): a p99 in one
+script means what it means in another, and a p50 is the median printed beside it."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from pathlib import Path
+
+import pytest
+
+from bench.percentile import percentile
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 11, 20, 101])
+def test_percentiles_interpolate_like_the_median_beside_them(n: int) -> None:
+    values = [float((i * 37) % 101) for i in range(n)]
+    assert percentile(values, 0.5) == pytest.approx(statistics.median(values))
+    assert percentile(values, 0.0) == min(values) and percentile(values, 1.0) == max(values)
+    if n > 1:
+        cuts = statistics.quantiles(values, n=100, method="inclusive")
+        for q in range(1, 100):
+            assert percentile(values, q / 100) == pytest.approx(cuts[q - 1])
+
+
+def test_p95_of_twenty_latencies_is_between_the_two_ranks() -> None:
+    latencies = [float(i) for i in range(1, 21)]  # 1..20 ms
+    assert percentile(latencies, 0.95) == pytest.approx(19.05)
+
+
+# a percentile function of a script's own, or a rank picked from a sorted list by hand
+_OWN = re.compile(r"def \w*(pct|percentile)\w*\(|\[(int|round)\([\d.]+ \*|\[min\(len\(")
+
+
+def test_no_bench_script_computes_a_percentile_of_its_own() -> None:
+    own = [
+        p.name
+        for p in sorted(BENCH.glob("*.py"))
+        if p.name != "percentile.py" and _OWN.search(p.read_text(encoding="utf-8"))
+    ]
+    assert not own, f"bench scripts with a percentile of their own: {own}"
