@@ -27,7 +27,10 @@ from tools.validate import Issue
 # Every template the code renders; a missing one is a configuration error at start-up.
 TEMPLATES = ("classify", "extract_system", "repair", "untrusted_note")
 
-_DELIMITERS = re.compile(r"<\s*/?\s*(document|page)\b", re.IGNORECASE)
+# Every tag that fences untrusted text in our prompts: the document's pages (extraction) and
+# the chat's context and sources (agent/chat.py). ``defuse`` keeps them all out of that text.
+DELIMITER_TAGS = ("document", "page", "context", "source")
+_DELIMITERS = re.compile(rf"<\s*/?\s*({'|'.join(DELIMITER_TAGS)})\b", re.IGNORECASE)
 # Chat-template special tokens (ChatML ``<|im_start|>``, ``<|im_end|>``, ``<|endoftext|>``).
 _SPECIAL_TOKENS = re.compile(r"<\s*\|[^|<>]{0,40}\|\s*>")
 
