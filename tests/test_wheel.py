@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from alembic.script import ScriptDirectory
 
 from core.migrate import alembic_config
 from tests.agent_support import INVOICE_PAGE, invoice
+from tests.service_harness import free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -207,14 +207,20 @@ def test_parse_ingest_extract_from_the_wheel(installed: Installed, invoice_pdf: 
     assert line["record"]["fields"]["invoice_number"]["value"] == "INV-2026-0042"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _healthz(server: subprocess.Popen[bytes], port: int, log: Path) -> httpx.Response | None:
+    """The server's answer once it listens; a server that exited fails with its log."""
+    if server.poll() is not None:
+        raise AssertionError(
+            f"shipdoc serve exited {server.returncode}:\n{log.read_text()[-3000:]}"
+        )
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    except httpx.TransportError:
+        return None
 
 
 def test_serve_answers_healthz(installed: Installed) -> None:
-    port = _free_port()
+    port = free_port()
     log = installed.work / "serve.log"
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -225,15 +231,7 @@ def test_serve_answers_healthz(installed: Installed) -> None:
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 120
-        answer = None
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.3)
-        assert answer is not None, log.read_text()[-3000:]
+        answer = wait_for(lambda: _healthz(server, port, log), 120, "shipdoc serve to answer", 0.3)
         assert answer.status_code == 200 and answer.json() == {"status": "ok"}
     finally:
         server.terminate()
