@@ -21,8 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent.models.base import ChatModel, Usage
-from agent.models.router import RoutedModel
+from agent.models.base import ChatModel
 from agent.prompting import prompt_version
 from agent.routing import TIERS
 from core.db import session_scope
@@ -32,7 +31,7 @@ from core.models import AgentRun, Document, EvalResult, utcnow
 from core.settings import Settings
 from evals.corpus import GroundTruth
 from evals.goldenset import GOLDEN_CORPUS, load_golden_truth
-from evals.run import run_files, score_run
+from evals.run import FileRun, run_files, score_run
 from evals.scoring.report import FileSummary
 from evals.split import load_split, stratified_sample
 
@@ -79,10 +78,11 @@ def golden_sample(settings: Settings, corpus: Path = GOLDEN_CORPUS) -> list[Grou
     return stratified_sample(truths, ops.eval_sample, ops.eval_seed) if ops.eval_sample else truths
 
 
-def _cost(model: ChatModel, usage: Usage) -> float | None:
-    if isinstance(model, RoutedModel) and model.primary.price is not None:
-        return round(model.primary.price.cost(usage), 6)
-    return None
+def _cost(runs: list[FileRun]) -> float | None:
+    """What the runs cost as recorded: each tier's tokens at that tier's own price (the
+    router prices every response; the cost report sums the same ``cost``)."""
+    costs = [r.cost for r in runs if r.cost is not None]
+    return round(sum(costs), 6) if costs else None
 
 
 def evaluate(
@@ -104,11 +104,7 @@ def evaluate(
         row.f1 = extraction.overall.micro.f1
         row.by_doc_type = {k: g.micro.accuracy for k, g in extraction.by_doc_type.items()}
         row.by_tier = by_tier(work / role, extraction.per_file)
-        usage = Usage(
-            prompt_tokens=sum(r.prompt_tokens for _, r in done.values()),
-            completion_tokens=sum(r.completion_tokens for _, r in done.values()),
-        )
-        row.cost = _cost(model, usage)
+        row.cost = _cost([r for _, r in done.values()])
         if report.errors:
             row.error = f"{len(report.errors)} files failed: " + "; ".join(
                 f"{k}: {v}" for k, v in list(report.errors.items())[:3]

@@ -61,6 +61,9 @@ class FileRun(BaseModel):
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # USD as recorded on the runs: each response priced at the price of the model (tier)
+    # that answered it (agent/models/router); None when no answering model had a price.
+    cost: float | None = None
     seconds: float = 0.0
     error: str | None = None
 
@@ -126,6 +129,7 @@ def _predict(
         requests=usage.requests,
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
+        cost=usage.cost,
         seconds=usage.latency_s,
     )
     return FileRecords(file=truth.file, documents=records), run

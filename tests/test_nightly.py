@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from agent.models.base import ChatRequest, ChatResponse, ModelUnavailable
+from agent.models.base import ChatRequest, ChatResponse, ModelUnavailable, Usage
+from agent.models.router import Price, Route, RoutedModel
 from app.api import create_app
 from app.schedule import NIGHTLY_EVAL, register, schedule_nightly
 from core.auth import create_key
@@ -165,3 +166,37 @@ def test_the_nightly_eval_is_on_the_beat_schedule(db: Settings) -> None:
     [entry] = beat_app.conf.beat_schedule.values()
     assert entry["task"] == NIGHTLY_EVAL
     assert entry["schedule"].hour == {db.ops.nightly_hour}
+
+
+def test_each_tier_s_tokens_are_priced_at_its_own_price(
+    db: Settings, truths: list[GroundTruth], tmp_path: Path
+) -> None:
+    """The production model's primary is down and the hosted fallback answers: the eval's
+    cost is the fallback's tokens at the fallback's price, not at the primary's."""
+
+    class Down:
+        name = "prod-72b"
+        backend = "scripted"
+
+        def chat(self, request: ChatRequest) -> ChatResponse:
+            raise ModelUnavailable("connection refused")
+
+    class Hosted(Oracle):
+        calls = 0
+
+        def chat(self, request: ChatRequest) -> ChatResponse:
+            Hosted.calls += 1
+            reply = super().chat(request)
+            return reply.model_copy(
+                update={"usage": Usage(prompt_tokens=1000, completion_tokens=100)}
+            )
+
+    production = RoutedModel(
+        Route(Down(), Price(prompt_per_m=100.0, completion_per_m=100.0), retries=0),  # type: ignore[arg-type]
+        Route(Hosted("hosted", truths), Price(prompt_per_m=1.0, completion_per_m=2.0), retries=0),  # type: ignore[arg-type]
+        sleep=lambda _s: None,
+    )
+    report = run_nightly(db, {"production": production}, tmp_path / "w", truths=truths)
+    [row] = report.results
+    assert row.error is None and Hosted.calls > 0
+    assert row.cost == pytest.approx(Hosted.calls * (1000 * 1.0 + 100 * 2.0) / 1_000_000)
