@@ -311,3 +311,33 @@ def test_an_outage_ends_with_an_ordinary_retry_and_the_next_starts_fresh(
     assert "model unavailable for 0 s" in retry.value.reason
     job = jobs.get_job(sqlite_url, key)
     assert job is not None and job.state == "retrying"
+
+
+def test_at_start_each_unfinished_document_is_queued_once(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded queue died with the last process: at start every document no live lease
+    holds is queued again at once, by one owner (the reconciler), each exactly once."""
+    from collections import Counter
+
+    from core import migrate
+    from workers.dispatch import InProcessDispatcher, make_dispatcher
+
+    migrate.upgrade(sqlite_url)
+    lost = [
+        _job(sqlite_url, "queued-old", "queued", age_s=600),
+        _job(sqlite_url, "retrying-old", "retrying", age_s=600),
+        _job(sqlite_url, "running-dead", "running", age_s=600, lease_in_s=-5),
+        _job(sqlite_url, "pending-new", "pending", age_s=1),
+    ]
+    _job(sqlite_url, "running-alive", "running", age_s=600, lease_in_s=60)
+    _job(sqlite_url, "done", "done", age_s=600)
+    sent: list[int] = []
+    monkeypatch.setattr(InProcessDispatcher, "submit_document", lambda _self, d: sent.append(d))
+    dispatcher = make_dispatcher(_settings(sqlite_url, tmp_path))
+    try:
+        assert isinstance(dispatcher, InProcessDispatcher)
+        wait_for(lambda: dispatcher.reconciler.requeued >= 3, 10, "the start-up round")
+    finally:
+        dispatcher.close()
+    assert Counter(sent) == Counter(lost)

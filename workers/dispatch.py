@@ -19,7 +19,7 @@ from opentelemetry.trace import Span, SpanKind
 
 from core import telemetry
 from core.settings import Settings
-from workers import jobs, presence
+from workers import presence
 from workers.celery_app import (
     CHAT,
     EXTRACT_QUEUE,
@@ -170,7 +170,11 @@ class InProcessDispatcher:
         self._timers: set[threading.Timer] = set()
         self._closed = False
         self._run_id = uuid.uuid4().hex
-        self.reconciler = Reconciler(settings, self, extract_queue=EXTRACT_QUEUE)
+        # The queue lives in this process: at start the reconciler takes up everything the
+        # last process left unfinished (claims make it safe if another still works on some).
+        self.reconciler = Reconciler(
+            settings, self, extract_queue=EXTRACT_QUEUE, queue_dies_with_process=True
+        )
         self._webhooks: DeliveryLoop | None = None
 
     def start_webhooks(self) -> None:
@@ -274,9 +278,5 @@ def make_dispatcher(settings: Settings) -> Dispatcher:
         return CeleryDispatcher(settings)
     dispatcher = InProcessDispatcher(settings)
     dispatcher.start_webhooks()
-    # An in-process queue dies with the process: take up what the last one left unfinished.
-    # Claims make this safe even if another process is still working on some of them.
-    for document_id in jobs.unfinished_documents(settings.database_url):
-        dispatcher.submit_document(document_id)
     dispatcher.reconciler.start()
     return dispatcher

@@ -322,20 +322,6 @@ def get_job(url: str, key: str) -> Job | None:
         return session.scalars(select(Job).where(Job.key == key)).first()
 
 
-def unfinished_documents(url: str) -> list[int]:
-    """Documents whose processing job has not ended (oldest first)."""
-    with session_scope(url) as session:
-        stmt = (
-            select(Job.document_id)
-            .where(
-                Job.document_id.is_not(None),
-                Job.state.not_in([JobState.DONE, JobState.FAILED]),
-            )
-            .order_by(Job.id)
-        )
-        return [d for d in session.scalars(stmt) if d is not None]
-
-
 def reset_failed(url: str, document_id: int) -> bool:
     """Make a failed document's job ``pending`` with fresh attempts; False if it has not failed.
 

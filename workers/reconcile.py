@@ -12,6 +12,9 @@ Which jobs it takes:
 * ``pending`` / ``queued`` ones likewise, but only when the broker cannot still hold their
   message: its extraction queue is empty, or the broker restarted (its run id changed).
   Otherwise a long backlog would be queued twice.
+* At start, over a queue that died with the last process (the embedded in-process queue,
+  ``queue_dies_with_process``): every job no live lease holds, at once (no grace). The
+  reconciler is the one owner of this start-up queueing.
 
 Taking a job is a conditional UPDATE of its ``updated_at`` (compare-and-set), so several
 reconcilers (one per worker) do not queue the same document twice in one round. A
@@ -99,11 +102,14 @@ class Reconciler:
         courier: Courier,
         *,
         extract_queue: str = "extract",
+        queue_dies_with_process: bool = False,
         sleep: Callable[[float], bool] | None = None,
     ) -> None:
         self.settings = settings
         self.courier = courier
         self.extract_queue = extract_queue
+        # The first round takes everything not held by a live lease: nothing was queued.
+        self._fresh_queue = queue_dies_with_process
         self._stop = threading.Event()
         self._wait = sleep or self._stop.wait
         self._broker_id: str | None = None
@@ -114,7 +120,9 @@ class Reconciler:
         reliability = self.settings.reliability
         try:
             broker_id = self.courier.broker_run_id()
-            restarted = self._broker_id is not None and broker_id != self._broker_id
+            restarted = self._fresh_queue or (
+                self._broker_id is not None and broker_id != self._broker_id
+            )
             self._broker_id = broker_id
             empty = self.courier.queue_depths().get(self.extract_queue, 0) == 0
             ids = take_stuck(
@@ -125,6 +133,7 @@ class Reconciler:
         except Exception as exc:  # the database or the broker is down: next round
             log.warning("reconciler: round skipped: %s", exc)
             return []
+        self._fresh_queue = False
         for document_id in ids:
             try:
                 self.courier.submit_document(document_id)
