@@ -65,10 +65,13 @@ lint: install
 # The everyday yardstick: the fixed stratified sample (3 per type and layout, scans included)
 # of the golden set's TEST part, extracted with the configured model and scored. Resumable:
 # predictions are cached in var/eval per file, model and extractor version.
+# A request of the 1.5B model on 2 cores can decode for minutes (a long packing list); the
+# service's 120 s limit would end it and, after five, open the breaker for the whole run.
 EVAL_ARGS ?= --split test --sample 36 --seed 0
+EVAL_TIMEOUT_S ?= 900
 eval: install
 	$(BIN)/shipdoc model fetch
-	nice -n 10 $(BIN)/shipdoc eval run --golden evals/golden $(EVAL_ARGS) --report var/eval-report.json
+	SHIPDOC_MODEL__TIMEOUT_S=$(EVAL_TIMEOUT_S) nice -n 10 $(BIN)/shipdoc eval run --golden evals/golden $(EVAL_ARGS) --report var/eval-report.json
 
 bench: install
 	$(BIN)/python bench/parse.py
