@@ -17,6 +17,7 @@ comes from top-N queries (missing entries take the lowest score seen).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,12 +26,14 @@ import numpy.typing as npt
 
 from core.settings import Settings
 from kb import sparse
-from kb.corpora.hs2022 import load_table
+from kb.corpora.hs2022 import exclusions, load_table
 from kb.errors import CollectionMissing
 from kb.ingest import data_dir
 from kb.query import clean as clean_query
+from kb.query import debrand, items
 from kb.rewrite import rewrite as rewrite_query
 from kb.search import KnowledgeBase, get_kb
+from kb.vocabulary import gloss as gloss_words
 
 Scores = npt.NDArray[np.float32]
 DEPTH = 200
@@ -42,6 +45,10 @@ class Weights:
     cn_lex: float = 0.05
     hs_lex: float = 0.0
     head: float = 0.0
+    # the best fused score in the subheading's heading: a soft beam over headings
+    beam: float = 0.0
+    # a penalty when the query names what the subheading's title excludes ("other than")
+    excl: float = 0.0
 
 
 # chosen on dev by bench/kb_experiments.py (greedy over cn, cn_lex, hs_lex, head; docs/kb.md)
@@ -57,11 +64,37 @@ class Evidence:
     cn_lex: Scores
     hs_lex: Scores
     head: Scores
+    excl: Scores  # share of the query's words that the subheading's title excludes
+    heading_of: npt.NDArray[np.intp]  # each subheading's heading slot (Space.heading_of)
+
+    @classmethod
+    def best(cls, many: Sequence[Evidence]) -> Evidence:
+        """Each subheading's best evidence of several queries (the items of one line)."""
+
+        def top(field: str) -> Scores:
+            out: Scores = np.max(np.stack([getattr(e, field) for e in many]), axis=0)
+            return out
+
+        return cls(
+            own=top("own"),
+            cn=top("cn"),
+            cn_lex=top("cn_lex"),
+            hs_lex=top("hs_lex"),
+            head=top("head"),
+            excl=np.min(np.stack([e.excl for e in many]), axis=0),
+            heading_of=many[0].heading_of,
+        )
 
     def fused(self, w: Weights = DEFAULT) -> Scores:
         out: Scores = self.own + w.cn * self.cn + w.cn_lex * self.cn_lex + w.hs_lex * self.hs_lex
         if w.head:
             out = out + w.head * self.head
+        if w.excl:
+            out = out - w.excl * self.excl
+        if w.beam:
+            heads = np.full(int(self.heading_of.max()) + 1, -np.inf, dtype=np.float32)
+            np.maximum.at(heads, self.heading_of, out)
+            out = out + w.beam * heads[self.heading_of]
         return out
 
 
@@ -75,6 +108,16 @@ class Space:
         self.headings = sorted({c[:4] for c in self.codes})
         self.heading_pos = {h: i for i, h in enumerate(self.headings)}
         self.heading_of = np.array([self.heading_pos[c[:4]] for c in self.codes], dtype=np.intp)
+        # term -> the subheadings whose title (or heading title) excludes it ("other than")
+        excluded: dict[str, list[int]] = {}
+        for i, code in enumerate(self.codes):
+            words: set[str] = set()
+            for entry in table.chain(code):
+                for phrase in exclusions(entry.title):
+                    words.update(_words(phrase))
+            for word in words:
+                excluded.setdefault(word, []).append(i)
+        self.excluded = {w: np.array(rows, np.intp) for w, rows in excluded.items()}
         self._rows: dict[str, tuple[list[str], npt.NDArray[np.intp]]] = {}
 
     def rows(self, key: str, codes: list[str], width: int) -> npt.NDArray[np.intp]:
@@ -105,10 +148,29 @@ def space(settings: Settings) -> Space:
         return _spaces[key]
 
 
-def prepare(text: str, *, rewrite: bool = True, clean: bool = True) -> str:
-    """The text that is embedded and matched: invoice noise stripped, jargon glossed."""
+def prepare(text: str, *, rewrite: bool = True, clean: bool = True, understand: bool = True) -> str:
+    """The text that is embedded and matched: invoice noise stripped, brands replaced by
+    their goods, DE/NL/FR goods words and trade jargon glossed in the tariff's English."""
+    return prepared(text, rewrite=rewrite, clean=clean, understand=understand, split=False)[0]
+
+
+def prepared(
+    text: str,
+    *,
+    rewrite: bool = True,
+    clean: bool = True,
+    understand: bool = True,
+    split: bool = True,
+) -> list[str]:
+    """The texts to look up: the whole description, then each item of a multi-item line."""
     query = clean_query(text) if clean else text
-    return rewrite_query(query) if rewrite else query
+    if understand:
+        query = debrand(query)
+    parts = items(query) if split and understand else [query]
+    texts = [query, *parts] if len(parts) > 1 else [query]
+    if understand:
+        texts = [gloss_words(t) for t in texts]
+    return [rewrite_query(t) for t in texts] if rewrite else texts
 
 
 def evidence(
@@ -117,18 +179,53 @@ def evidence(
     *,
     rewrite: bool = True,
     clean: bool = True,
-    vector: Any | None = None,
+    understand: bool = True,
+    split: bool = True,
+    vectors: Sequence[Any] | None = None,
 ) -> Evidence:
-    """The evidence of every HS6 subheading for one goods description."""
+    """The evidence of every HS6 subheading for one goods description.
+
+    A multi-item line is looked up whole and item by item; each subheading keeps its best
+    evidence of any of them, so every item's candidates can reach the top.
+    ``vectors``: the query embeddings of ``prepared(text, ...)``, when already computed."""
     kb = get_kb(settings)
     sp = space(settings)
-    query = prepare(text, rewrite=rewrite, clean=clean)
-    if vector is None:
-        vector = kb.embed_query(query, rewrite=False)
-    lexical = sparse.query_vector(query)
-    if kb.uses_matrix:
-        return _from_matrices(kb, sp, np.asarray(vector, np.float32), lexical)
-    return _from_queries(kb, sp, query, list(vector))
+    texts = prepared(text, rewrite=rewrite, clean=clean, understand=understand, split=split)
+    if vectors is None:
+        vectors = [kb.embed_query(t, rewrite=False) for t in texts]
+    found = []
+    for query, vector in zip(texts, vectors, strict=True):
+        lexical = sparse.query_vector(query)
+        if kb.uses_matrix:
+            ev = _from_matrices(kb, sp, np.asarray(vector, np.float32), lexical)
+        else:
+            ev = _from_queries(kb, sp, query, [float(x) for x in vector])
+        found.append(Evidence(*ev, excl=_excluded(sp, query), heading_of=sp.heading_of))
+    return found[0] if len(found) == 1 else Evidence.best(found)
+
+
+_NOT_GOODS = frozenset({"heading", "headings", "subheading", "those", "articles", "goods", "kind"})
+
+
+def _words(text: str) -> set[str]:
+    """The stemmed words of a text that can name goods (no numbers, no "heading")."""
+    return {
+        t
+        for t in sparse.terms(text)
+        if t.startswith("w:") and t[2:].isalpha() and len(t) > 4 and t[2:] not in _NOT_GOODS
+    }
+
+
+def _excluded(sp: Space, query: str) -> Scores:
+    """For each subheading, the share of the query's words its title excludes."""
+    out = np.zeros(len(sp.codes), np.float32)
+    words = _words(query)
+    for word in words:
+        rows = sp.excluded.get(word)
+        if rows is not None:
+            out[rows] += 1.0
+    out /= max(1, len(words))
+    return out
 
 
 def _norm(scores: Scores) -> Scores:
@@ -145,7 +242,10 @@ def _best(slots: npt.NDArray[np.intp], values: Scores, n: int, floor: float) -> 
     return out
 
 
-def _from_matrices(kb: KnowledgeBase, sp: Space, vector: Any, lexical: Any) -> Evidence:
+Parts = tuple[Scores, Scores, Scores, Scores, Scores]  # own, cn, cn_lex, hs_lex, head
+
+
+def _from_matrices(kb: KnowledgeBase, sp: Space, vector: Any, lexical: Any) -> Parts:
     n = len(sp.codes)
     hs = kb.matrix("hs2022")
     hs_dense = hs.dense_scores(vector)
@@ -161,7 +261,7 @@ def _from_matrices(kb: KnowledgeBase, sp: Space, vector: Any, lexical: Any) -> E
         cn = kb.matrix("cn2026")
     except CollectionMissing:  # no CN collection: HS evidence alone
         zero = np.zeros(n, np.float32)
-        return Evidence(own, own.copy(), zero, hs_lex, head)
+        return own, own.copy(), zero, hs_lex, head
     cn_dense = cn.dense_scores(vector)
     cn_sparse = cn.sparse_scores(lexical) if lexical.indices else np.zeros(len(cn), np.float32)
     slots = sp.rows("cn", cn.codes, 6)
@@ -169,10 +269,10 @@ def _from_matrices(kb: KnowledgeBase, sp: Space, vector: Any, lexical: Any) -> E
     has_cn[slots[slots >= 0]] = True
     cn_best = _best(slots, cn_dense, n, float(cn_dense.min()))
     cn_best = np.where(has_cn, cn_best, own)  # no CN children: count its own score twice
-    return Evidence(own, cn_best, _norm(_best(slots, cn_sparse, n, 0.0)), hs_lex, head)
+    return own, cn_best, _norm(_best(slots, cn_sparse, n, 0.0)), hs_lex, head
 
 
-def _from_queries(kb: KnowledgeBase, sp: Space, query: str, vector: list[float]) -> Evidence:
+def _from_queries(kb: KnowledgeBase, sp: Space, query: str, vector: list[float]) -> Parts:
     """The same evidence from top-N queries (a Qdrant server)."""
     n = len(sp.codes)
 
@@ -209,9 +309,9 @@ def _from_queries(kb: KnowledgeBase, sp: Space, query: str, vector: list[float])
         cn_d = collect("cn2026", "dense", None)
         cn_s = collect("cn2026", "sparse", None)
     except CollectionMissing:  # no CN collection: HS evidence alone, as _from_matrices
-        return Evidence(own, own.copy(), np.zeros(n, np.float32), hs_lex, head)
+        return own, own.copy(), np.zeros(n, np.float32), hs_lex, head
     cn = array(cn_d, min(cn_d.values(), default=float(own.min())))
-    return Evidence(own, cn, _norm(array(cn_s, 0.0)), hs_lex, head)
+    return own, cn, _norm(array(cn_s, 0.0)), hs_lex, head
 
 
 def rank(ev: Evidence, sp: Space, top: int, w: Weights = DEFAULT) -> list[tuple[str, float]]:

@@ -6,11 +6,18 @@ Incoterms. None of it says what the goods are, and all of it pulls the embedding
 whatever tariff title happens to share a number or an abbreviation. ``clean`` removes
 those parts by pattern (EN/DE/NL/FR spellings) and keeps everything else, including
 technical sizes and materials; when nothing would remain the original text is kept.
+
+``debrand`` replaces brands and product lines by the goods they stand for
+(``kb/brands.py``) and ``items`` splits a line that names several goods;
+``kb/vocabulary.py`` glosses German, Dutch and French goods words in English.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+from kb import brands, sparse
 
 _NUM = r"\d[\d.,' ]*\d|\d"
 _UNITS = (
@@ -61,3 +68,75 @@ def clean(text: str) -> str:
     stripped = _DANGLING.sub("", _SPACES.sub(" ", stripped)).strip()
     words = re.findall(r"[^\W\d_]{3,}", stripped)
     return stripped if words else text.strip()
+
+
+# --- brands, materials and multi-item lines -----------------------------------------------
+
+_BRAND_SPLIT = re.compile(r"[\s,;:/()]+")
+_CONTENT_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+@lru_cache(maxsize=1)
+def _brand_pattern() -> re.Pattern[str]:
+    names = sorted({*brands.PRODUCTS, *brands.MAKERS}, key=len, reverse=True)
+    model = r"(?:\s+(?:[a-z]*\d[\w-]*|" + "|".join(sorted(brands.MODEL_WORDS)) + r"))*"
+    return re.compile(
+        r"(?<![\w-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-])" + model
+    )
+
+
+def debrand(text: str) -> str:
+    """Brands replaced by the goods they stand for (``kb/brands.py``).
+
+    A product line becomes its goods ("iPhone 15 cases" -> "smartphone cases"); a maker's
+    name is dropped when the goods are named too ("Makita cordless drill" -> "cordless
+    drill") and replaced by its usual goods otherwise. Model numbers after a brand go with
+    it. Text without a known brand comes back unchanged."""
+    folded = sparse.normalise(text)
+    found = list(_brand_pattern().finditer(folded))
+    if not found:
+        return text
+    if len(folded) != len(text):  # "ß" -> "ss": positions are the folded text's
+        text = folded
+    pieces: list[str] = []
+    makers: list[str] = []
+    last = 0
+    for match in found:
+        name = match.group(1)
+        pieces.append(text[last : match.start()])
+        if name in brands.PRODUCTS:
+            pieces.append(f" {brands.PRODUCTS[name]} ")
+        else:
+            makers.append(brands.MAKERS[name])
+            pieces.append(" ")
+        last = match.end()
+    pieces.append(text[last:])
+    out = _SPACES.sub(" ", "".join(pieces)).strip(" ,;:-")
+    out = re.sub(r"^[\s'’]*s\b\s*", "", out)  # "Levi's" -> "levi" + "'s"
+    if not _CONTENT_WORD.search(out):
+        out = ", ".join(filter(None, [out, *makers]))
+    return out or text
+
+
+# "cotton t-shirts and denim jeans": split where two goods are joined, each of at least two
+# words, so "nuts and bolts", "men's and boys' shirts" or "parts and accessories" stay whole.
+_JOINERS = re.compile(r"\s*;\s*|\s+(?:and|&|\+|und|en|et|y)\s+", re.IGNORECASE)
+_NOT_AN_ITEM = re.compile(r"^(?:parts?|accessories|spare parts|teile|onderdelen|pieces)\b", re.I)
+
+
+def items(text: str) -> list[str]:
+    """The goods of a multi-item line, each on its own; one item: ``[text]``."""
+    depth, parts, start = 0, [], 0
+    for match in _JOINERS.finditer(text):
+        depth = text.count("(", 0, match.start()) - text.count(")", 0, match.start())
+        if depth:
+            continue
+        parts.append(text[start : match.start()])
+        start = match.end()
+    parts.append(text[start:])
+    parts = [p.strip(" ,.") for p in parts]
+    if len(parts) < 2 or any(
+        len(_CONTENT_WORD.findall(p)) < 2 or _NOT_AN_ITEM.match(p) for p in parts
+    ):
+        return [text]
+    return parts
