@@ -33,6 +33,9 @@ class OcrSettings(BaseModel):
     # Below this mean word confidence a page is re-checked for orientation.
     orientation_check_below: float = 80.0
     timeout_s: float = 120.0
+    # Measure each page image and upscale, deskew, flatten or pick a segmentation mode
+    # only where it needs it (tools/parse/preprocess.py); false sends pages as they are.
+    preprocess: bool = True
 
 
 class ModelSettings(BaseModel):

@@ -18,7 +18,7 @@ from PIL import Image
 
 from core import metrics, progress, telemetry
 from core.settings import OcrSettings
-from tools.parse import tesseract
+from tools.parse import preprocess, tesseract
 from tools.parse.tesseract import TsvWord
 from tools.parse.types import ParsedPage, Word
 
@@ -42,6 +42,8 @@ class OcrResult:
     rotation: int
     width: int
     height: int
+    # What preprocessing did to the page and why (empty: sent as it was).
+    steps: tuple[str, ...] = ()
 
     @property
     def confidence(self) -> float | None:
@@ -86,21 +88,39 @@ def unrotate_box(
 
 
 def read_page(settings: OcrSettings, image: Image.Image, dpi: int | None) -> OcrResult:
-    """OCR one page image, turning it first when it looks sideways or upside down."""
+    """OCR one page image, prepared by what it needs (``preprocess``) and turned first when
+    it looks sideways or upside down. Boxes come back in pixels of ``image``."""
     width, height = image.size
     if _is_blank(image):
         return OcrResult(words=[], rotation=0, width=width, height=height)
-    words = tesseract.recognise(settings, image, dpi)
+    prepared = preprocess.prepare(image) if settings.preprocess else preprocess.as_is(image)
+    page, psm, transform = prepared.image, prepared.plan.psm, prepared.transform
+    if dpi and transform.scale != 1.0:
+        dpi = round(dpi * transform.scale)
+    words = tesseract.recognise(settings, page, dpi, psm)
     rotation = 0
     # No words at all is a blank or unreadable page, not a turned one: OSD would fail too.
     if words and _looks_bad(words, settings.orientation_check_below):
-        turn = tesseract.detect_rotation(settings, image)
+        turn = tesseract.detect_rotation(settings, page)
         if turn in _CLOCKWISE:
-            turned = tesseract.recognise(settings, image.transpose(_CLOCKWISE[turn]), dpi)
+            turned = tesseract.recognise(settings, page.transpose(_CLOCKWISE[turn]), dpi, psm)
             if _mean(turned) * len(turned) > _mean(words) * len(words):
                 rotation = turn
-                words = [_unrotate_word(w, turn, width, height) for w in turned]
-    return OcrResult(words=words, rotation=rotation, width=width, height=height)
+                words = [_unrotate_word(w, turn, page.width, page.height) for w in turned]
+    if prepared.plan.changes_image:
+        words = [_untransform_word(w, transform, width, height) for w in words]
+    return OcrResult(
+        words=words, rotation=rotation, width=width, height=height, steps=prepared.plan.reasons
+    )
+
+
+def _untransform_word(
+    word: TsvWord, transform: preprocess.Transform, width: int, height: int
+) -> TsvWord:
+    x0, y0, x1, y1 = transform.box(word.x0, word.y0, word.x1, word.y1)
+    x0, x1 = max(0.0, x0), min(float(width), x1)
+    y0, y1 = max(0.0, y0), min(float(height), y1)
+    return TsvWord(word.text, x0, y0, max(x0, x1), max(y0, y1), word.conf, word.line)
 
 
 def _traced_read(
@@ -115,6 +135,8 @@ def _traced_read(
             span.set_attribute("shipdoc.ocr.confidence", round(result.confidence, 2))
         if result.rotation:
             span.set_attribute("shipdoc.ocr.rotation", result.rotation)
+        if result.steps:
+            span.set_attribute("shipdoc.ocr.preprocess", list(result.steps))
         return result
 
 

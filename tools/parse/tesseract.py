@@ -140,11 +140,16 @@ def _tesseract(settings: OcrSettings, args: list[str]) -> str:
     return proc.stdout.decode("utf-8", "replace")
 
 
-def recognise(settings: OcrSettings, image: Image.Image, dpi: int | None) -> list[TsvWord]:
-    """One OCR pass; words with boxes in pixels of ``image``."""
+def recognise(
+    settings: OcrSettings, image: Image.Image, dpi: int | None, psm: int | None = None
+) -> list[TsvWord]:
+    """One OCR pass; words with boxes in pixels of ``image``. ``psm``: Tesseract's page
+    segmentation mode (None: its default, 3)."""
     args = ["-l", settings.languages]
     if dpi:
         args += ["--dpi", str(dpi)]
+    if psm is not None:
+        args += ["--psm", str(psm)]
     return parse_tsv(_run(settings, image, [*args, "tsv"]))
 
 
