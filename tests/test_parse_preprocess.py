@@ -87,6 +87,15 @@ def test_uneven_light_is_flattened() -> None:
     assert measure(prepared.image).unevenness < preprocess.UNEVEN_ABOVE / 2
 
 
+def test_a_photo_with_the_table_around_the_page_is_measured_as_the_page() -> None:
+    photo = worn(a4(200), perspective=0.06)
+    stats = measure(photo)
+    flat = measure(a4(200))
+    assert stats.has_text and flat.text_height is not None
+    assert stats.text_height == pytest.approx(flat.text_height, rel=0.2)
+    assert abs(stats.skew) < 1.0
+
+
 def test_a_receipt_is_read_as_one_column_and_a_form_is_not() -> None:
     lines = tuple(f"{n:02d} ITEM {'X' * (n % 7)} {n * 1.25:8.2f} EUR" for n in range(40))
     receipt = factories.page_image(lines, dpi=200, size=(200.0, 640.0))

@@ -63,6 +63,8 @@ _SKEW_POINTS = 200_000
 _STRIPS = 8
 _ROW_INK = 0.01
 _MIN_RUN = 3
+# Rows or columns more than this share ink are a dark border or table, not text.
+_SOLID = 0.4
 # What numpy and Pillow raise on images they cannot handle (and memory running out).
 _IMAGE_ERRORS = (ValueError, TypeError, OSError, MemoryError, ArithmeticError, IndexError)
 
@@ -172,7 +174,13 @@ def plan(stats: PageStats) -> Plan:
     if lines_wide < COLUMN_WIDTH_BELOW and stats.block_height > stats.block_width:
         psm = PSM_COLUMN
         reasons.append(f"one column, {lines_wide:.0f} line heights wide")
-    return Plan(flatten=flatten, scale=scale, rotate=rotate, psm=psm, reasons=tuple(reasons))
+    return Plan(
+        flatten=flatten,
+        scale=scale,
+        rotate=rotate,
+        psm=psm,
+        reasons=tuple(reasons),
+    )
 
 
 def apply(image: Image.Image, steps: Plan) -> Prepared:
@@ -205,7 +213,7 @@ def measure(image: Image.Image) -> PageStats:
     paper_grid = _paper_grid(raw)
     background = _upsample(paper_grid, raw.shape)
     flat = np.clip(raw / np.maximum(background, 1.0) * 255.0, 0.0, 255.0)
-    ink = flat < _otsu(flat)
+    ink = _without_solid_bands(flat < _otsu(flat))
     ink_share = float(ink.mean())
     paper = float(np.median(paper_grid))
     if not _MIN_INK <= ink_share <= 0.5:
@@ -254,6 +262,19 @@ def _paper_grid(raw: Gray) -> Gray:
     ]
     top: Gray = np.max(np.stack(shifts), axis=0)
     return top
+
+
+def _without_solid_bands(ink: Mask) -> Mask:
+    """The ink less the rows and columns that are mostly dark: a table or a dark border
+    around a photographed page, a black edge of the scanner lid. No line of text is."""
+    rows = ink.mean(axis=1) > _SOLID
+    columns = ink.mean(axis=0) > _SOLID
+    if not rows.any() and not columns.any():
+        return ink
+    out = ink.copy()
+    out[rows, :] = False
+    out[:, columns] = False
+    return out
 
 
 def _upsample(grid: Gray, shape: tuple[int, ...]) -> Gray:
