@@ -6,7 +6,10 @@
    on the same generated A4 PDF. Target ratio >= 0.8.
 2. OCR: seconds per page through ``parse_bytes`` (render + Tesseract + boxes) vs the bare
    ``tesseract`` command on the same 300-dpi page images (PNG files, same languages,
-   ``OMP_THREAD_LIMIT=1``). Target ratio <= 1.1. Then workers=1 vs workers=2 (target >= 1.7x).
+   ``OMP_THREAD_LIMIT=1``). Target ratio <= 1.1. The same with preprocessing off: what
+   measuring a clean page costs. Then workers=1 vs workers=2 (target >= 1.7x).
+3. Low resolution: 150-dpi A4 pages turned 1.5 degrees, bare ``tesseract`` on the images
+   vs ``parse_bytes`` (preprocessing upscales and deskews them): time and word recall.
 
 Each figure is the best of several runs, as wall time and as CPU time (this process plus
 its children); on a shared machine the CPU ratios are the steadier comparison.
@@ -29,10 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import pymupdf  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from core.settings import Limits, OcrSettings  # noqa: E402
 from tests import factories  # noqa: E402
 from tools.parse import ParsedDocument, parse_bytes  # noqa: E402
+from tools.parse.tesseract import parse_tsv  # noqa: E402
 
 _OPEN: Any = pymupdf.open
 
@@ -128,7 +133,16 @@ def ocr(pages: int, runs: int) -> list[tuple[str, str, str]]:
 
         return run
 
+    def bare_ocr(workers: int) -> Callable[[], None]:
+        off = OcrSettings(workers=workers, preprocess=False)
+
+        def run() -> None:
+            parse_bytes(data, ocr=off)
+
+        return run
+
     one_wall, one_cpu = best(runs, ours(1))
+    off_wall, off_cpu = best(runs, bare_ocr(1))
     two_wall, two_cpu = best(runs, ours(2))
     size = f"{images[0].width}x{images[0].height}"
     recall = _recall(results[1], page_lines)
@@ -145,6 +159,12 @@ def ocr(pages: int, runs: int) -> list[tuple[str, str, str]]:
             f"; recall {recall:.1%}",
         ),
         (
+            "OCR parse_bytes workers=1, preprocess off",
+            per_page(off_wall, off_cpu),
+            f"measuring a clean page costs {one_cpu / off_cpu - 1:+.1%} cpu "
+            f"({one_wall / off_wall - 1:+.1%} wall); the page goes to Tesseract unchanged",
+        ),
+        (
             "OCR parse_bytes workers=2",
             per_page(two_wall, two_cpu),
             f"speed-up {one_wall / two_wall:.2f}x over workers=1 (>= 1.7x)",
@@ -157,13 +177,80 @@ def ocr(pages: int, runs: int) -> list[tuple[str, str, str]]:
     ]
 
 
+def low_resolution(pages: int, runs: int) -> list[tuple[str, str, str]]:
+    """150-dpi pages turned 1.5 degrees: bare Tesseract on the image as it is vs parse_bytes
+    with preprocessing (measure, upscale, deskew), time and word recall."""
+    settings = OcrSettings(workers=1)
+    page_lines = [factories.full_page_lines(seed=20 + i) for i in range(pages)]
+    images = [
+        factories.page_image(lines, dpi=150, size=factories.A4).rotate(
+            1.5, Image.Resampling.BICUBIC, expand=True, fillcolor=255
+        )
+        for lines in page_lines
+    ]
+    env = dict(os.environ, OMP_THREAD_LIMIT="1")
+    found: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        files = []
+        for i, image in enumerate(images):
+            path = Path(tmp) / f"page{i}.png"
+            image.save(path, dpi=(150, 150))
+            files.append(path)
+
+        def bare() -> None:
+            words = []
+            for path in files:
+                cmd = [settings.tesseract_cmd, str(path), "stdout", "-l", settings.languages]
+                out = subprocess.run(
+                    [*cmd, "--dpi", "150", "tsv"], env=env, check=True, capture_output=True
+                )
+                words += [w.text for w in parse_tsv(out.stdout.decode("utf-8", "replace"))]
+            found["bare"] = words
+
+        def ours() -> None:
+            words = []
+            for path in files:
+                doc = parse_bytes(path.read_bytes(), ocr=settings)
+                words += [w.text for p in doc.pages for w in p.words]
+            found["ours"] = words
+
+        bare_wall, bare_cpu = best(runs, bare)
+        our_wall, our_cpu = best(runs, ours)
+    want = [w for lines in page_lines for line in lines for w in line.split()]
+
+    def recall(words: list[str]) -> str:
+        have = set(words)
+        return f"recall {sum(w in have for w in want) / len(want):.1%}"
+
+    def per_page(wall: float, cpu: float) -> str:
+        return f"{wall / pages:.2f} s ({cpu / pages:.2f} cpu)"
+
+    return [
+        (
+            f"OCR bare tesseract, {pages} A4 pages at 150 dpi turned 1.5 deg",
+            per_page(bare_wall, bare_cpu),
+            recall(found["bare"]),
+        ),
+        (
+            "OCR parse_bytes preprocessed (upscaled, deskewed)",
+            per_page(our_wall, our_cpu),
+            f"wall ratio {our_wall / bare_wall:.2f}, cpu ratio {our_cpu / bare_cpu:.2f}; "
+            + recall(found["ours"]),
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--text-pages", type=int, default=200)
     parser.add_argument("--ocr-pages", type=int, default=4)
     parser.add_argument("--ocr-runs", type=int, default=2)
     args = parser.parse_args()
-    rows = text_layer(args.text_pages) + ocr(args.ocr_pages, args.ocr_runs)
+    rows = (
+        text_layer(args.text_pages)
+        + ocr(args.ocr_pages, args.ocr_runs)
+        + low_resolution(args.ocr_pages, args.ocr_runs)
+    )
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'figure (per page)':>22}  vs reference (target)")
     for name, figure, note in rows:

@@ -9,6 +9,7 @@ rebuilt ground truth no longer matches the committed one (the generator drifted:
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from evals.corpus import GroundTruth, build_item, generate_corpus, write_item
@@ -30,10 +31,17 @@ def load_golden_truth(folder: Path = GOLDEN_CORPUS) -> list[GroundTruth]:
     ]
 
 
-def materialise(out_dir: Path, folder: Path = GOLDEN_CORPUS) -> list[tuple[Path, GroundTruth]]:
-    """Rebuild every golden file into ``out_dir`` (with its ground truth beside it)."""
+def materialise(
+    out_dir: Path,
+    folder: Path = GOLDEN_CORPUS,
+    only: Callable[[GroundTruth], bool] | None = None,
+) -> list[tuple[Path, GroundTruth]]:
+    """Rebuild every golden file (or those ``only`` keeps) into ``out_dir``, with its
+    ground truth beside it."""
     out = []
     for committed in load_golden_truth(folder):
+        if only is not None and not only(committed):
+            continue
         data, truth = build_item(committed.spec)
         if truth != committed:
             raise GoldenDrift(

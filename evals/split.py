@@ -16,6 +16,7 @@ import hashlib
 import json
 import random
 from collections import defaultdict
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Literal
 
@@ -35,14 +36,17 @@ def _order(file_id: str) -> str:
     return hashlib.sha256(file_id.encode()).hexdigest()
 
 
-def make_split(truths: list[GroundTruth]) -> dict[Part, list[str]]:
-    """File ids of each part, deterministic from the ids and strata alone."""
-    strata: dict[tuple[str, str, bool], list[str]] = defaultdict(list)
+def make_split(
+    truths: list[GroundTruth],
+    key: Callable[[GroundTruth], Hashable] = stratum,
+) -> dict[Part, list[str]]:
+    """File ids of each part, deterministic from the ids and strata (``key``) alone."""
+    strata: dict[Hashable, list[str]] = defaultdict(list)
     for truth in truths:
-        strata[stratum(truth)].append(truth.id)
+        strata[key(truth)].append(truth.id)
     out: dict[Part, list[str]] = {"dev": [], "test": []}
-    for key in sorted(strata):
-        for i, file_id in enumerate(sorted(strata[key], key=_order)):
+    for group in sorted(strata, key=repr):
+        for i, file_id in enumerate(sorted(strata[group], key=_order)):
             out[PARTS[i % 2]].append(file_id)
     return {part: sorted(ids) for part, ids in out.items()}
 
@@ -53,7 +57,10 @@ def load_split(path: Path = SPLIT_FILE) -> dict[Part, list[str]]:
 
 
 def write_split(truths: list[GroundTruth], path: Path = SPLIT_FILE) -> None:
-    split = make_split(truths)
+    write_split_file(make_split(truths), path)
+
+
+def write_split_file(split: dict[Part, list[str]], path: Path) -> None:
     path.write_text(json.dumps(split, indent=1) + "\n", encoding="utf-8")
 
 

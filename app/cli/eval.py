@@ -10,8 +10,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from core.errors import InputError
-from evals.corpus import GroundTruth, generate_corpus
+from evals.corpus import CorpusSummary, GroundTruth, generate_corpus
+from evals.degrade import generate_degraded
 from evals.goldenset import GOLDEN_CORPUS, load_golden_truth
+from evals.ocrcheck import FileOcr, check_files, golden_scans, load_items, summarise
 from evals.retrieval import (
     DEFAULT_GOLDEN,
     LEVELS,
@@ -37,9 +39,19 @@ def corpus(
     out: Path = typer.Option(..., "--out", help="folder to write documents and ground truth to"),
     n: int = typer.Option(40, "--n", min=1, help="number of files"),
     seed: int = typer.Option(1, "--seed", help="same seed, same files"),
+    degrade: bool = typer.Option(
+        False,
+        "--degrade",
+        help="every file a badly photographed scan (faded, perspective, crumpled, low "
+        "resolution, shaken, uneven light, phone), with a dev/test split.json",
+    ),
 ) -> None:
     """Write N synthetic shipment documents (PDF and scans) with ground-truth JSON."""
-    summary = generate_corpus(out, n, seed)
+    if degrade:
+        generate_degraded(out, n, seed)
+        summary = CorpusSummary.model_validate_json((out / "_summary.json").read_bytes())
+    else:
+        summary = generate_corpus(out, n, seed)
     (out / "_summary.json").write_text(summary.model_dump_json(indent=1) + "\n", "utf-8")
     typer.echo(
         f"{summary.files} files, {summary.documents} documents, {summary.pages} pages, "
@@ -306,6 +318,78 @@ def _select(golden: Path, split: str) -> list[GroundTruth]:
         keep = set(load_split(corpus_dir.parent / "split.json")[split])
         truths = [t for t in truths if t.id in keep]
     return truths
+
+
+@app.command()
+def ocr(
+    corpus: Path | None = typer.Option(
+        None,
+        "--corpus",
+        help="a folder of scans with ground truth and split.json (`eval corpus --degrade`); "
+        "default: the golden set's scans, rebuilt into --work",
+    ),
+    split: str = typer.Option("all", "--split", help="dev (tune on it), test or all"),
+    preprocess: bool = typer.Option(
+        True, "--preprocess/--no-preprocess", help="prepare page images before Tesseract"
+    ),
+    jobs: int = typer.Option(2, "--jobs", min=1, help="files OCR'd at a time (one process each)"),
+    limit: int = typer.Option(0, "--limit", min=0, help="only the first N files; 0: all"),
+    work: Path = typer.Option(Path("var/eval-ocr"), "--work", help="the rebuilt golden scans"),
+    report: Path | None = typer.Option(None, "--report", help="write per-file JSON here"),
+) -> None:
+    """OCR scans with ground truth: word recall, whole values and the total, date and
+    company name found in the text, seconds per page."""
+    if corpus is None:
+        items = golden_scans(work / "golden-scans")
+    else:
+        items = load_items(corpus, corpus / "split.json")
+    if split != "all":
+        if split not in PARTS:
+            raise typer.BadParameter("--split is dev, test or all")
+        items = [item for item in items if item[2] == split]
+    if limit:
+        items = items[:limit]
+    console = Console(width=140)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("OCR", total=len(items))
+        results = check_files(
+            items,
+            preprocess=preprocess,
+            jobs=jobs,
+            progress=lambda name: bar.update(task, advance=1, description=name),
+        )
+    _print_ocr(results, console, f"preprocess {'on' if preprocess else 'off'}, split {split}")
+    if report is not None:
+        report.write_text(
+            "[\n" + ",\n".join(r.model_dump_json() for r in results) + "\n]\n", "utf-8"
+        )
+        typer.echo(f"report -> {report}")
+
+
+def _print_ocr(results: list[FileOcr], console: Console, title: str) -> None:
+    profiles = {r.file: r.profile for r in results}
+    groups: dict[str, list[FileOcr]] = {}
+    for r in results:
+        groups.setdefault(f"part {r.part or '-'}", []).append(r)
+    if any(profiles.values()):
+        for r in results:
+            groups.setdefault(f"profile {r.profile}", []).append(r)
+    groups["all"] = results
+    table = Table(title=f"OCR against the ground truth ({title})")
+    for col in ("scope", "files", "pages", "word recall %", "values %", "total", "date",
+                "company", "s/page"):  # fmt: skip
+        table.add_column(col, justify="left" if col == "scope" else "right")
+    for scope, group in groups.items():
+        s = summarise(group)
+        keys = [f"{s.keys[k][0]}/{s.keys[k][1]}" for k in ("total", "date", "company")]
+        table.add_row(
+            scope, str(s.files), str(s.pages), _pct(s.word_recall), _pct(s.value_recall),
+            *keys, f"{s.seconds_per_page:.2f}",
+        )  # fmt: skip
+    console.print(table)
 
 
 def _print_groups(result: RetrievalReport, console: Console) -> None:
