@@ -282,14 +282,19 @@ def _without_model(pages: list[PageText], text: str) -> PageGroup:
     return PageGroup(_guess(text), pages, unsupported=True, reason="undecided", detail=detail)
 
 
-def _ask_model(pages: list[PageText], text: str, model: ChatModel) -> PageGroup:
-    request = ChatRequest(
+def classify_request(pages: list[PageText]) -> ChatRequest:
+    """The request that types a group the keywords leave open: its first page only."""
+    return ChatRequest(
         messages=[
             Message(role="system", content=classify_prompt()),
             Message(role="user", content=render_document(pages[:1])[:6000]),
         ],
         max_tokens=40,
     )
+
+
+def _ask_model(pages: list[PageText], text: str, model: ChatModel) -> PageGroup:
+    request = classify_request(pages)
     result, responses = complete_structured(model, request, _ClassifyOut, max_repairs=1)
     if result.doc_type == "other":
         detail = "the model read it as none of the four types"

@@ -18,20 +18,28 @@ from agent.models.toolcall_parse import strip_code_fence
 from agent.prompting import render_document, system_prompt
 from agent.tools import ToolContext
 from agent.windows import halve, merge, plan_windows
-from core.records import values_model_for
+from core.records import DocType, values_model_for
 from core.settings import AgentSettings
 from tools.provenance import PageText
 from tools.validate import coerce_types
+
+
+def extraction_messages(
+    doc_type: DocType, window: list[PageText], hints: str = "", candidates: str = ""
+) -> list[Message]:
+    """The extraction request's messages: the doc type's stable system turn (prefilled once,
+    agent/models/prefix_state), then this window's hints, document and tariff candidates."""
+    return [
+        Message(role="system", content=system_prompt(doc_type)),
+        Message(role="user", content=_join(hints, render_document(window), candidates)),
+    ]
 
 
 def _extract_window(
     model: Metered, ctx: ToolContext, window: list[PageText], limits: AgentSettings
 ) -> list[dict[str, Any]]:
     output_type = values_model_for(ctx.target.doc_type)
-    messages = [
-        Message(role="system", content=system_prompt(ctx.target.doc_type)),
-        Message(role="user", content=_join(ctx.hints, render_document(window), ctx.candidates)),
-    ]
+    messages = extraction_messages(ctx.target.doc_type, window, ctx.hints, ctx.candidates)
     request = ChatRequest(
         messages=messages,
         json_schema=output_type.model_json_schema() if limits.constrained_output else None,

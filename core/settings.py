@@ -58,6 +58,10 @@ class ModelSettings(BaseModel):
     # local backend: 0 means one thread per core.
     n_threads: int = 0
     n_ctx: int = 8192
+    # local backend: the KV state of each stable prompt prefix (a system turn) is prefilled
+    # once and restored before requests that start with it; "disk" also keeps it under
+    # cache_dir/prefix-states for the next process (agent/models/prefix_state).
+    prefix_states: Literal["disk", "ram", "off"] = "disk"
     # scripted backend: a JSON file with a list of responses.
     script_path: Path | None = None
     # Routing: retries on the primary, then the fallback (when configured).

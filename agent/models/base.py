@@ -44,11 +44,15 @@ class ToolSpec(BaseModel):
 class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # Of ``prompt_tokens``, those served from a prefix cache instead of being prefilled
+    # (llama.cpp in process; OpenAI's ``prompt_tokens_details.cached_tokens``).
+    cached_prompt_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
+            cached_prompt_tokens=self.cached_prompt_tokens + other.cached_prompt_tokens,
         )
 
 

@@ -30,7 +30,14 @@ def _primary(cfg: ModelSettings) -> Route:
                 f"({', '.join(sorted(KNOWN_MODELS))}); set SHIPDOC_MODEL__PATH to a GGUF file"
             )
         path = cfg.path or cached_path(cfg.name, cfg.cache_dir)
-        local = LlamaLocalModel(path=path, name=cfg.name, n_ctx=cfg.n_ctx, n_threads=cfg.n_threads)
+        local = LlamaLocalModel(
+            path=path,
+            name=cfg.name,
+            n_ctx=cfg.n_ctx,
+            n_threads=cfg.n_threads,
+            prefix_states=cfg.prefix_states != "off",
+            prefix_dir=cfg.cache_dir / "prefix-states" if cfg.prefix_states == "disk" else None,
+        )
         # Retrying a generation on the same CPU gains nothing: no retries in process.
         return Route(local, price, retries=0)
     if cfg.backend == "openai":

@@ -2,8 +2,10 @@
 
 The GGUF file is loaded lazily, once per process and per (path, n_ctx, n_threads), behind a
 lock; inference holds the same model's lock because a llama.cpp context serves one request
-at a time. Structured output uses llama.cpp's own form (``json_object`` plus a schema),
-and tool calls written into the text are recovered like those of the HTTP backend.
+at a time. Each request's stable prefix (its system turn) is prefilled once and restored
+from a saved state afterwards (agent/models/prefix_state). Structured output uses
+llama.cpp's own form (``json_object`` plus a schema), and tool calls written into the text
+are recovered like those of the HTTP backend.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from agent.models.base import (
     OnDelta,
     Usage,
 )
+from agent.models.prefix_state import Prefill, PrefixStates, model_id
 from agent.models.schema import response_format
 from agent.models.wire import (
     content_and_calls,
@@ -43,6 +46,11 @@ class _Loaded:
     # abort; a request's deadline makes it say yes (``_abort_after``).
     deadline: float = float("inf")
     abort_callback: Any = None
+    prefixes: PrefixStates | None = None
+
+    def prefill(self, kwargs: dict[str, Any]) -> Prefill:
+        """Serve the request's stable prefix from a saved state (see prefix_state)."""
+        return self.prefixes.prepare(kwargs) if self.prefixes is not None else Prefill()
 
     def watch(self) -> None:
         """Install the abort callback on the model's context (once)."""
@@ -66,7 +74,9 @@ def _threads(n_threads: int) -> int:
     return n_threads if n_threads > 0 else max(1, os.cpu_count() or 1)
 
 
-def _load(path: Path, n_ctx: int, n_threads: int) -> _Loaded:
+def _load(
+    path: Path, n_ctx: int, n_threads: int, prefixes: bool = True, prefix_dir: Path | None = None
+) -> _Loaded:
     key = (str(path.resolve()), n_ctx, n_threads)
     with _LOAD_LOCK:
         loaded = _LOADED.get(key)
@@ -96,6 +106,10 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> _Loaded:
         except ValueError as exc:
             raise ModelUnavailable(f"llama.cpp could not load {path}: {exc}") from exc
         loaded = _Loaded(llama=llama, lock=threading.Lock(), load_s=time.monotonic() - started)
+        if prefixes:
+            loaded.prefixes = PrefixStates(
+                llama, model_id=model_id(path, n_ctx), directory=prefix_dir
+            )
         loaded.watch()
         _LOADED[key] = loaded
         return loaded
@@ -106,15 +120,31 @@ class LlamaLocalModel:
 
     backend = "llama_cpp"
 
-    def __init__(self, *, path: Path, name: str, n_ctx: int = 8192, n_threads: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        path: Path,
+        name: str,
+        n_ctx: int = 8192,
+        n_threads: int = 0,
+        prefix_states: bool = True,
+        prefix_dir: Path | None = None,
+    ) -> None:
         self.name = name
         self.path = path
         self.n_ctx = n_ctx
         self.n_threads = _threads(n_threads)
+        # Stable prefixes prefilled once (prefix_state); kept in prefix_dir between
+        # processes (None: in RAM only). Fixed by the first model object that loads the file.
+        self.prefix_states = prefix_states
+        self.prefix_dir = prefix_dir
+
+    def _loaded(self) -> _Loaded:
+        return _load(self.path, self.n_ctx, self.n_threads, self.prefix_states, self.prefix_dir)
 
     def load(self) -> float:
         """Load the model now (it loads on first use otherwise); returns the load seconds."""
-        return _load(self.path, self.n_ctx, self.n_threads).load_s
+        return self._loaded().load_s
 
     def request_kwargs(self, request: ChatRequest) -> dict[str, Any]:
         """The keyword arguments of ``create_chat_completion`` for ``request``."""
@@ -139,12 +169,13 @@ class LlamaLocalModel:
         return kwargs
 
     def chat(self, request: ChatRequest) -> ChatResponse:
-        loaded = _load(self.path, self.n_ctx, self.n_threads)
+        loaded = self._loaded()
         kwargs = self.request_kwargs(request)
         with loaded.lock:
             started = time.monotonic()
             loaded.deadline = started + request.timeout_s
             try:
+                prefill = loaded.prefill(kwargs)
                 result = loaded.llama.create_chat_completion(**kwargs, stream=False)
             except ValueError as exc:
                 # Prompt longer than the context, unknown tool named, bad schema.
@@ -165,11 +196,11 @@ class LlamaLocalModel:
             raise ModelTimeout(
                 f"{self.name}: took {latency:.1f} s, above the {request.timeout_s:g} s limit"
             )
-        return self._response(request, result, latency)
+        return self._response(request, result, latency, prefill)
 
     def stream(self, request: ChatRequest, on_delta: OnDelta) -> ChatResponse:
         """A plain-text answer streamed token by token as llama.cpp samples it."""
-        loaded = _load(self.path, self.n_ctx, self.n_threads)
+        loaded = self._loaded()
         kwargs = self.request_kwargs(request)
         parts: list[str] = []
         first: float | None = None
@@ -177,6 +208,7 @@ class LlamaLocalModel:
         with loaded.lock:
             started = time.monotonic()
             try:
+                prefill = loaded.prefill(kwargs)
                 for chunk in loaded.llama.create_chat_completion(**kwargs, stream=True):
                     choice = chunk["choices"][0]
                     text = (choice.get("delta") or {}).get("content") or ""
@@ -191,9 +223,14 @@ class LlamaLocalModel:
             # Streamed chunks carry no usage; the context holds prompt + completion tokens.
             total = int(getattr(loaded.llama, "n_tokens", 0))
         completion = len(parts)
+        prompt = max(total - completion, 0)
         return ChatResponse(
             content="".join(parts),
-            usage=Usage(prompt_tokens=max(total - completion, 0), completion_tokens=completion),
+            usage=Usage(
+                prompt_tokens=prompt,
+                completion_tokens=completion,
+                cached_prompt_tokens=_cached(prefill, prompt),
+            ),
             model=self.name,
             backend=self.backend,
             latency_s=latency,
@@ -201,7 +238,9 @@ class LlamaLocalModel:
             first_token_s=first,
         )
 
-    def _response(self, request: ChatRequest, result: Any, latency_s: float) -> ChatResponse:
+    def _response(
+        self, request: ChatRequest, result: Any, latency_s: float, prefill: Prefill
+    ) -> ChatResponse:
         choice = result["choices"][0]
         message = choice.get("message") or {}
         calls = wire_tool_calls(message.get("tool_calls"))
@@ -214,9 +253,17 @@ class LlamaLocalModel:
             usage=Usage(
                 prompt_tokens=int(usage.get("prompt_tokens", 0)),
                 completion_tokens=int(usage.get("completion_tokens", 0)),
+                cached_prompt_tokens=_cached(prefill, int(usage.get("prompt_tokens", 0))),
             ),
             model=self.name,
             backend=self.backend,
             latency_s=latency_s,
             finish_reason=choice.get("finish_reason"),
         )
+
+
+def _cached(prefill: Prefill, prompt_tokens: int) -> int:
+    """Prompt tokens served from the context or a saved prefix state, not prefilled."""
+    if prefill.prompt_tokens != prompt_tokens:
+        return 0  # the template was not rendered as llama-cpp-python did: claim nothing
+    return prompt_tokens - prefill.evaluated
