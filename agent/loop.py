@@ -18,6 +18,7 @@ from the loop or a tool) end the run ``failed`` with the code ``internal_error``
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -34,6 +35,7 @@ from agent.tools import ToolContext, ToolCrashed, execute
 from core.db import session_scope
 from core.models import RecordStatus
 from core.settings import AgentSettings
+from core.values import normalize_container
 from tools.printed import split_printed
 from tools.validate import Issue, add_printed_containers, normalize, validate
 from tools.writeback import ToolCallLog, write_failed
@@ -82,8 +84,33 @@ class RunResult(BaseModel):
     tool_calls: list[ToolCallLog] = Field(default_factory=list)
 
 
-def repairable(issues: list[Issue]) -> list[Issue]:
-    return [i for i in issues if i.code in REPAIRABLE]
+_CONTAINER_FIELD = re.compile(r"containers\[(\d+)\]\.number")
+
+
+def repairable(
+    issues: list[Issue], values: dict[str, Any] | None = None, text: str = ""
+) -> list[Issue]:
+    """The issues a second look at the page can fix. A container number that fails its
+    check digit exactly as the document prints it is not one: reading it again gives the
+    same number (and asking for another invites a guess)."""
+    printed = normalize_container(text)
+    out = []
+    for issue in issues:
+        if issue.code not in REPAIRABLE:
+            continue
+        if issue.code == "container_number" and _as_printed(issue, values or {}, printed):
+            continue
+        out.append(issue)
+    return out
+
+
+def _as_printed(issue: Issue, values: dict[str, Any], printed: str) -> bool:
+    match = _CONTAINER_FIELD.fullmatch(issue.field)
+    rows = values.get("containers") or []
+    if match is None or int(match.group(1)) >= len(rows):
+        return False
+    number = normalize_container(str(rows[int(match.group(1))].get("number") or ""))
+    return bool(number) and number in printed
 
 
 def _first_record(model: Metered, ctx: ToolContext, limits: AgentSettings) -> dict[str, Any]:
@@ -149,7 +176,8 @@ def _run(
         values = _first_record(metered, ctx, limits)
         normalized = normalize(ctx.target.doc_type, values)
         issues = validate(ctx.target.doc_type, normalized, hs_exists=ctx.hs_exists()).errors
-        fixable = repairable(issues)
+        text = "\n".join(p.text for p in ctx.pages)
+        fixable = repairable(issues, normalized, text)
         if fixable and limits.repair:
             ctx.base_record = values
             Repair(metered, ctx, limits, logs).run(values, fixable)

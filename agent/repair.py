@@ -1,8 +1,9 @@
 """The repair loop: the model gets validation's issues and the tools until it writes back.
 
 It runs only for issues a model can fix by reading the page again (a misread number, a
-container number that fails its check digit); never for ones it cannot (a code the
-document prints that the tariff does not know, a field the document does not print).
+container number that fails its check digit and is not printed that way); never for ones
+it cannot (a code the document prints that the tariff does not know, a field the document
+does not print, a container number printed with a wrong check digit): agent/loop.repairable.
 A bound of the run ends it (``BoundHit`` from ``Metered``).
 """
 

@@ -364,3 +364,39 @@ def test_numbers_with_thousands_separators_outside_quotes_are_read_not_repaired(
     assert len(model.requests) == 1
     record = outcome.records[0].record
     assert (record["freight"], record["total"]) == (1040.0, 1300.0)
+
+
+def _bill(container: str) -> dict[str, object]:
+    return {
+        "bl_number": "MEDU1234567",
+        "shipper": {"name": "Acme"},
+        "consignee": {"name": "Bolt"},
+        "port_of_loading": {"name": "Hamburg"},
+        "port_of_discharge": {"name": "Rotterdam"},
+        "containers": [{"number": container}],
+    }
+
+
+def test_a_container_number_printed_with_a_bad_check_digit_costs_no_repair_request(
+    db: Settings,
+) -> None:
+    page = (
+        "BILL OF LADING\nB/L No: MEDU1234567\nShipper: Acme\nConsignee: Bolt\n"
+        "Port of loading: Hamburg\nPort of discharge: Rotterdam\nContainer CSQU 305438-4"
+    )
+    doc_id = store_document(db.database_url, [page])
+    model = ScriptedModel([reply(_bill("CSQU3054384"))])
+    outcome = extract_document(doc_id, settings=db, model=model)
+    assert len(model.requests) == 1  # reading the page again gives the same number
+    [rec] = outcome.records
+    assert rec.status == "needs_review"
+    assert any(i["code"] == "container_number" for i in records(db.database_url, doc_id)[0].issues)
+
+    # Misread (the page prints a valid number): that one a second look can fix.
+    misread = store_document(db.database_url, [page.replace("305438-4", "305438-3")])
+    model = ScriptedModel(
+        [reply(_bill("CSQU3054384")), calls(("write_back", {"record": _bill("CSQU3054383")}))]
+    )
+    outcome = extract_document(misread, settings=db, model=model)
+    assert len(model.requests) == 2
+    assert outcome.records[0].status == "extracted"
