@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from core.errors import ConfigurationError
 from core.records import DocType, values_model_for
+from tools.layout import layout_text
 from tools.provenance import PageText
 from tools.validate import Issue
 
@@ -112,10 +113,17 @@ def defuse(text: str) -> str:
     return _SPECIAL_TOKENS.sub(lambda m: m.group(0).replace("<", "‹"), text)
 
 
+def page_text(page: PageText) -> str:
+    """What the model reads of ``page``: its words in reading order with rows, label-value
+    pairs and columns kept (``tools.layout``), or its text when it has no word boxes.
+    Provenance still looks values up in ``page.text`` and ``page.words``."""
+    return layout_text(page.words) if page.words else page.text
+
+
 def render_document(pages: list[PageText]) -> str:
     parts = [template("untrusted_note"), "<document>"]
     for page in pages:
-        parts.append(f'<page number="{page.number}">\n{defuse(page.text.strip())}\n</page>')
+        parts.append(f'<page number="{page.number}">\n{defuse(page_text(page).strip())}\n</page>')
     parts.append("</document>")
     return "\n".join(parts)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.prompting import page_text
 from core.records import overlay
 from tools.provenance import PageText
 
@@ -21,7 +22,9 @@ def estimate_tokens(text: str) -> int:
 
 
 def _cut_page(page: PageText, budget: int) -> list[PageText]:
-    lines = page.text.splitlines()
+    """``page`` cut at line breaks of the text the model reads; the pieces keep no word
+    boxes, so each renders as its own lines (``agent.prompting.page_text``)."""
+    lines = page_text(page).splitlines()
     pieces: list[list[str]] = [[]]
     size = 0
     for line in lines:
@@ -31,7 +34,7 @@ def _cut_page(page: PageText, budget: int) -> list[PageText]:
             size = 0
         pieces[-1].append(line)
         size += cost
-    return [page.model_copy(update={"text": "\n".join(p)}) for p in pieces]
+    return [page.model_copy(update={"text": "\n".join(p), "words": []}) for p in pieces]
 
 
 def plan_windows(pages: list[PageText], budget: int) -> list[list[PageText]]:
@@ -39,9 +42,9 @@ def plan_windows(pages: list[PageText], budget: int) -> list[list[PageText]]:
     windows: list[list[PageText]] = []
     size = 0
     for page in pages:
-        parts = _cut_page(page, budget) if estimate_tokens(page.text) > budget else [page]
+        parts = _cut_page(page, budget) if estimate_tokens(page_text(page)) > budget else [page]
         for part in parts:
-            cost = estimate_tokens(part.text)
+            cost = estimate_tokens(page_text(part))
             if not windows or size + cost > budget:
                 windows.append([])
                 size = 0
@@ -55,7 +58,7 @@ def halve(window: list[PageText]) -> list[list[PageText]] | None:
     if len(window) > 1:
         mid = len(window) // 2
         return [window[:mid], window[mid:]]
-    parts = _cut_page(window[0], max(1, estimate_tokens(window[0].text) // 2))
+    parts = _cut_page(window[0], max(1, estimate_tokens(page_text(window[0])) // 2))
     if len(parts) < 2:
         return None
     mid = len(parts) // 2
