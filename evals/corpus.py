@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,19 +88,25 @@ def _view(doc_type: DocType, s: Shipment, rng: random.Random, style: Style) -> t
     return values, make_view(values, s.lang, style)
 
 
-def build_item(spec: ItemSpec) -> tuple[bytes, GroundTruth]:
-    """The file's bytes and its ground truth; the same spec always gives the same result."""
+def item_views(spec: ItemSpec) -> Iterator[tuple[DocType, Any, DocView, Stamp | None]]:
+    """Each document of the item: its type, values, what it shows and its stamp."""
     rng = random.Random(spec.seed)
     shipment = make_shipment(rng, spec.lang, spec.line_count)
     style = Style(**spec.style)
-    parts: list[bytes] = []
-    records = []
-    first_page = 1
     for doc_type in spec.doc_types:
         values, view = _view(doc_type, shipment, rng, style)
         stamp = None
         if spec.stamp:
             stamp = Stamp(spec.stamp, round(rng.uniform(-20, 20), 1), (0.75, 0.1, 0.1))
+        yield doc_type, values, view, stamp
+
+
+def build_item(spec: ItemSpec) -> tuple[bytes, GroundTruth]:
+    """The file's bytes and its ground truth; the same spec always gives the same result."""
+    parts: list[bytes] = []
+    records = []
+    first_page = 1
+    for doc_type, values, view, stamp in item_views(spec):
         html = paginate(RENDERERS[spec.layout](view), view.rows)
         pdf = finish_pdf(html_pages_to_pdf(html), spec.lang, stamp)
         prov = locate(pdf, view.printed(), with_boxes=spec.scan is None)
