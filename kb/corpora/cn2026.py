@@ -2,7 +2,7 @@
 
 One point per code; its passage carries the code title and its subheading title (the
 heading when there is none) in the three languages, so that a German or French goods
-description can match it.
+description can match it, and the HS6 title when the CN subheading's says less ("Other").
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from kb.chunks import Chunk
-from kb.corpora.hs2022 import load_table
+from kb.corpora.hs2022 import load_table, vacuous, without_exclusions
 
 SOURCE = "cn2026"
 LANGUAGES = ("en", "de", "fr")
@@ -85,13 +85,17 @@ def chunks(data_dir: Path) -> list[Chunk]:
         heading = headings.get(entry.heading) or (hs4.title if hs4 else "")
         chapter = chapters.get(entry.chapter, "")
         # The heading is left out when a subheading title exists: it is in the HS
-        # collection already, and shorter passages embed faster (~10k codes).
+        # collection already, and shorter passages embed faster (~10k codes). A CN
+        # subheading titled "Other" says nothing: the HS6 title (what the code is a kind
+        # of, exclusion clauses taken out) follows it.
         chain = (entry.title, sub) if sub else (entry.title, heading)
-        english = _dedupe(list(chain))
+        english = _dedupe([t for t in chain if not vacuous(t)])
+        if hs6 is not None and sub != hs6.title:
+            english = _dedupe([*english, without_exclusions(hs6.title)])
         parts = [". ".join(english)]
         titles = {"en": entry.title}
         for lang, table in translations.items():
-            local = _dedupe([table[t] for t in chain if t in table])
+            local = _dedupe([table[t] for t in chain if t in table and not vacuous(t)])
             if local:
                 parts.append(". ".join(local))
             if entry.title in table:

@@ -1,14 +1,20 @@
 """HS2022: chapters, headings and every 6-digit subheading with its parent chain.
 
-Passages put the entry's own title first, then its heading, chapter and section, so a
-subheading titled "Other" still says what it is. ``exclusions`` reads the goods a title
-excludes ("other than sports footwear", "(excluding ...)"); ``without_exclusions`` is the
-title without them.
+Passages put the entry's own title first, then what it covers, then its heading, chapter
+and section, so a subheading titled "Other" still says what it is:
+
+- a subheading lists the titles of its EU CN 8-digit codes (and CN subheading titles),
+  the finer goods it includes ("Of cotton", "Slippers and other indoor footwear");
+- a heading lists the distinctive part of its subheadings' titles;
+- exclusion clauses ("other than sports footwear", "(excluding ... )") are taken out of
+  the embedded text, where an embedding reads them as the goods they exclude; they are
+  returned by ``exclusions`` so a lookup can use them as a penalty instead.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -77,6 +83,7 @@ _EXCLUSION = re.compile(
     rf"(?:[^;,()]|\([^()]*\)|,(?!\s*(?:{_QUALIFIER})\b))*",
     re.IGNORECASE,
 )
+_INCLUDED_MAX_CHARS = 400
 _VACUOUS = re.compile(r"^(?:other|others|n\.e\.c\.?|other,? n\.e\.c\.?)$", re.IGNORECASE)
 
 
@@ -113,26 +120,79 @@ def exclusions(title: str) -> list[str]:
     return found
 
 
-def passage(table: HsTable, entry: HsEntry) -> str:
+def _detail(title: str) -> str:
+    """The distinctive part of an HS6 title: what follows the heading's short name."""
+    _, sep, rest = title.partition(";")
+    return rest.strip() if sep and rest.strip() else title
+
+
+def _joined(parts: list[str], limit: int = _INCLUDED_MAX_CHARS) -> str:
+    out: list[str] = []
+    seen: set[str] = set()
+    size = 0
+    for part in parts:
+        part = without_exclusions(part).strip(" .")
+        key = part.casefold()
+        if not part or key in seen or vacuous(part):
+            continue
+        if size + len(part) > limit:
+            break
+        seen.add(key)
+        out.append(part)
+        size += len(part) + 2
+    return "; ".join(out)
+
+
+@lru_cache(maxsize=4)
+def cn_titles(data_dir: Path) -> dict[str, list[str]]:
+    """HS6 code -> the English titles of its EU CN subheading and 8-digit codes, in order."""
+    folder = data_dir / "eu-cn-2026"
+    out: dict[str, list[str]] = {}
+    if not folder.exists():
+        return out
+    for name in ("cnSubheadings_2026.json", "cnCodes_2026.json"):
+        for row in json.loads((folder / name).read_text(encoding="utf-8")):
+            out.setdefault(str(row["code"])[:6], []).append(str(row["name"]).strip())
+    return out
+
+
+def passage(table: HsTable, entry: HsEntry, included: list[str] | None = None) -> str:
+    """Own title, the goods it includes (``included``), then heading, chapter (and section)."""
     titles: list[str] = []
-    for e in reversed(table.chain(entry.code)):
-        if e.title not in titles:
-            titles.append(e.title)
+    chain = list(reversed(table.chain(entry.code)))
+    for n, e in enumerate(chain):
+        title = without_exclusions(e.title)
+        if n == 1 and included:
+            titles.append(_joined(included))
+        if title not in titles:
+            titles.append(title)
+    if len(chain) == 1 and included:
+        titles.insert(1, _joined(included))
     section = table.sections.get(entry.section, "")
     if entry.level == 2 and section:
         titles.append(section)
-    return ". ".join(titles)
+    return ". ".join(t for t in titles if t)
+
+
+def _included(table: HsTable, data_dir: Path) -> dict[str, list[str]]:
+    """What each heading and subheading covers, from the finer titles under it."""
+    out: dict[str, list[str]] = {code: list(titles) for code, titles in cn_titles(data_dir).items()}
+    for entry in table.entries.values():
+        if entry.level == 6:
+            out.setdefault(entry.parent, []).append(_detail(entry.title))
+    return out
 
 
 def chunks(data_dir: Path) -> list[Chunk]:
     table = load_table(data_dir)
+    included = _included(table, data_dir)
     out: list[Chunk] = []
     for entry in table.entries.values():
         chain = table.chain(entry.code)
         out.append(
             Chunk(
                 key=f"{SOURCE}:{entry.code}",
-                text=passage(table, entry),
+                text=passage(table, entry, included.get(entry.code) if entry.level > 2 else None),
                 payload={
                     "code": entry.code,
                     "title": entry.title,
