@@ -23,8 +23,9 @@ reads the page:
   block, ``Shipper: <name>`` then the block's other lines.
 
 No padding: a cell gap costs `` | `` whatever its width. Measured on the dev part of the
-golden set in docs/evals.md (issue #12): prompt size and how often a line item's values
-or a label's value share a line.
+golden set (``python -m evals.layoutcheck``, docs/evals.md, issue #12): line items on one
+line 4.3 % -> 97.8 %, labels on one line with their value 37.9 % -> 87.3 %, for 6 % more
+prompt tokens than the parser's text.
 """
 
 from __future__ import annotations
