@@ -1,10 +1,15 @@
-"""The repair loop: the model gets validation's issues and the tools until it writes back.
+"""The repair loop: the model gets validation's issues and the tools until it saves a fix.
 
 It runs only for issues a model can fix by reading the page again (a misread number, a
 container number that fails its check digit and is not printed that way); never for ones
 it cannot (a code the document prints that the tariff does not know, a field the document
 does not print, a container number printed with a wrong check digit): agent/loop.repairable.
-A bound of the run ends it (``BoundHit`` from ``Metered``).
+
+The model writes a patch, not the record: ``fix_fields`` names only the fields to change
+(``{"line_items[0].amount": 250.0}``), laid over the first extraction with the one record
+merge (core/records ``patch_values`` / ``overlay``) and validated again as it is written.
+A path that names no field goes back to the model as a tool error. A bound of the run
+ends it (``BoundHit`` from ``Metered``).
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ from agent.metering import BoundHit, Metered
 from agent.models.base import ChatRequest, ChatResponse, Message, ToolCall
 from agent.models.toolcall_parse import strip_code_fence
 from agent.prompting import record_json, render_document, render_issues, system_prompt
-from agent.tools import ToolContext, execute, refused, tool_specs
+from agent.tools import REPAIR_TOOLS, ToolContext, execute, refused, tool_specs
 from agent.windows import estimate_tokens
 from core.settings import AgentSettings
 from tools.validate import Issue
 from tools.writeback import ToolCallLog
+
+# A patch of a few fields needs far fewer tokens than a record; a reply that runs past
+# this is writing the record out again, and is cut.
+PATCH_TOKENS = 512
 
 
 @dataclass
@@ -48,9 +57,9 @@ class Repair:
             response = self.model.chat(
                 ChatRequest(
                     messages=messages,
-                    tools=tool_specs(),
+                    tools=tool_specs(REPAIR_TOOLS),
                     tool_choice="auto",
-                    max_tokens=self.limits.output_tokens,
+                    max_tokens=min(self.limits.output_tokens, PATCH_TOKENS),
                 )
             )
             messages += self._answer(response)
@@ -58,17 +67,17 @@ class Repair:
     def _answer(self, response: ChatResponse) -> list[Message]:
         calls = list(response.tool_calls)
         if not calls:
-            record = _as_record(response.content)
-            if record is None:
-                self._bad("reply had no tool call and no record")
+            fields = _as_fields(response.content)
+            if fields is None:
+                self._bad("reply had no tool call and no fields")
                 return [
                     Message(role="assistant", content=response.content),
-                    Message(role="user", content="Call write_back with the complete record."),
+                    Message(role="user", content="Call fix_fields with the fields to change."),
                 ]
-            calls = [pipeline_call("write_back", {"record": record}, len(self.logs))]
+            calls = [pipeline_call("fix_fields", {"fields": fields}, len(self.logs))]
         out = [Message(role="assistant", content=response.content, tool_calls=calls)]
         for call in calls:
-            content, log = execute(self.ctx, call)
+            content, log = execute(self.ctx, call, REPAIR_TOOLS)
             self.logs.append(log)
             if log.error is not None:
                 self._bad(log.error)
@@ -89,15 +98,29 @@ class Repair:
             raise BoundHit(f"more than {self.limits.max_tool_errors} bad tool calls ({what})")
 
 
-def _as_record(content: str) -> dict[str, Any] | None:
+def _as_fields(content: str) -> dict[str, Any] | None:
+    """The fix a reply wrote as text: ``{"fields": {...}}``, or the paths themselves; a
+    nested object (a record written out again) is read as the paths of its leaves."""
     try:
         value = json.loads(strip_code_fence(content))
     except json.JSONDecodeError:
         return None
-    if isinstance(value, dict) and isinstance(value.get("record"), dict):
-        record: dict[str, Any] = value["record"]
-        return record
-    return value if isinstance(value, dict) and "name" not in value else None
+    if isinstance(value, dict) and isinstance(value.get("fields"), dict):
+        value = value["fields"]
+    if not isinstance(value, dict) or "name" in value:
+        return None
+    return dict(_leaves(value, ""))
+
+
+def _leaves(value: Any, path: str) -> Any:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _leaves(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list) and path:
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{index}]")
+    else:
+        yield path, value
 
 
 def pipeline_call(name: str, arguments: dict[str, Any], seq: int) -> ToolCall:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,11 +22,11 @@ from agent.prompting import scrub_prompt_leaks
 from core import telemetry
 from core.db import session_scope
 from core.errors import ShipdocError
-from core.records import overlay, values_model_for
+from core.records import Scalar, UnknownField, overlay, patch_values, values_model_for
 from tools.candidates import Candidate
 from tools.printed import Suggestion
 from tools.provenance import PageText
-from tools.validate import Issue, ValidateArgs, coerce_types, normalize, validate
+from tools.validate import Issue, coerce_types, normalize, validate
 from tools.writeback import ToolCallLog, WriteBackArgs, WriteBackResult, WriteTarget, write_back
 
 
@@ -69,7 +69,7 @@ class ToolContext:
     database_url: str
     tariff: TariffSource | None = None
     written: WriteBackResult | None = None
-    # The last complete record the model produced (validate_record / write_back arguments).
+    # The last complete record a tool checked (fix_fields laid over the extraction, write_back).
     last_record: dict[str, Any] | None = None
     extra_issues: list[Issue] = field(default_factory=list)
     # Precomputed tariff candidates (agent/candidates), rendered for the prompt.
@@ -95,6 +95,14 @@ class LookupTariffArgs(BaseModel):
         min_length=1, max_length=2000, description="goods description as printed"
     )
     origin: str | None = Field(default=None, description="ISO country of origin, if known")
+
+
+class FixFieldsArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    fields: dict[str, Scalar] = Field(
+        description="only the fields to change, named as in the problems (total, "
+        "buyer.country, line_items[2].amount) -> the value as printed; {} keeps the record"
+    )
 
 
 class GetPageArgs(BaseModel):
@@ -159,13 +167,6 @@ def _checked_record(ctx: ToolContext, record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _validate_record(ctx: ToolContext, args: ValidateArgs) -> Any:
-    record = _checked_record(ctx, args.record)
-    values = normalize(ctx.target.doc_type, record)
-    issues = validate(ctx.target.doc_type, values, hs_exists=ctx.hs_exists()).issues
-    return {"ok": not issues, "issues": [i.model_dump() for i in issues]}
-
-
 def _get_page(ctx: ToolContext, args: GetPageArgs) -> Any:
     for page in ctx.pages:
         if page.number == args.page:
@@ -174,8 +175,22 @@ def _get_page(ctx: ToolContext, args: GetPageArgs) -> Any:
     raise ToolFailure(f"page {args.page} is not part of this document (pages: {numbers})")
 
 
+def _fix_fields(ctx: ToolContext, args: FixFieldsArgs) -> Any:
+    """The extraction with the model's corrections laid over it, written back."""
+    model = values_model_for(ctx.target.doc_type)
+    try:
+        record = patch_values(model, ctx.base_record or {}, args.fields)
+    except UnknownField as exc:
+        raise ToolFailure(f"{exc}; name fields as the problems do") from exc
+    return _save(ctx, record)
+
+
 def _write_back(ctx: ToolContext, args: WriteBackArgs) -> Any:
-    record = _checked_record(ctx, args.record)
+    return _save(ctx, args.record)
+
+
+def _save(ctx: ToolContext, record: dict[str, Any]) -> Any:
+    record = _checked_record(ctx, record)
     base = ctx.base_record
     if base is not None and _error_count(ctx, base) < _error_count(ctx, record):
         # A repair that made the record worse is not kept; its issues stay visible.
@@ -206,13 +221,15 @@ TOOLS: dict[str, Tool] = {
             LookupTariffArgs,
             _lookup_tariff,
         ),
-        Tool(
-            "validate_record",
-            "Check a record; returns the problems found.",
-            ValidateArgs,
-            _validate_record,
-        ),
         Tool("get_page", "The text of one page of this document.", GetPageArgs, _get_page),
+        Tool(
+            "fix_fields",
+            "Save the record with corrected values for the named fields only; every other "
+            "field keeps its value. The review status follows from validation.",
+            FixFieldsArgs,
+            _fix_fields,
+        ),
+        # The pipeline's own write of a complete record; not offered to the model.
         Tool(
             "write_back",
             "Save the final record of this document. The review status follows from validation.",
@@ -222,9 +239,12 @@ TOOLS: dict[str, Tool] = {
     )
 }
 
+# What the repair offers the model: it corrects fields, it does not write the record again.
+REPAIR_TOOLS = ("get_page", "lookup_tariff", "fix_fields")
 
-def tool_specs() -> list[ToolSpec]:
-    return [tool.spec() for tool in TOOLS.values()]
+
+def tool_specs(names: Collection[str] = REPAIR_TOOLS) -> list[ToolSpec]:
+    return [TOOLS[name].spec() for name in names]
 
 
 def _errors(exc: ValidationError) -> str:
@@ -273,9 +293,13 @@ def _parsed_arguments(call: ToolCall) -> tuple[dict[str, Any], str | None]:
         return {"_raw": raw}, str(exc) or type(exc).__name__
 
 
-def execute(ctx: ToolContext, call: ToolCall) -> tuple[str, ToolCallLog]:
+def execute(
+    ctx: ToolContext, call: ToolCall, offered: Collection[str] | None = None
+) -> tuple[str, ToolCallLog]:
     """Run one call; returns the text for the tool message and the log entry.
 
+    ``offered``: the tools the model was given (None: any tool, for the pipeline's own
+    calls); a call of another tool is refused back to the model like an unknown one.
     Raises ``ToolCrashed`` when the tool failed for a reason that is not the model's.
     """
     attributes = {
@@ -284,21 +308,24 @@ def execute(ctx: ToolContext, call: ToolCall) -> tuple[str, ToolCallLog]:
         "gen_ai.tool.call.id": call.id,
     }
     with telemetry.span(f"execute_tool {call.name}", attributes) as span:
-        content, log = _execute(ctx, call)
+        content, log = _execute(ctx, call, offered)
         if log.error is not None:
             span.set_attribute("error.type", "tool_error")
         return content, log
 
 
-def _execute(ctx: ToolContext, call: ToolCall) -> tuple[str, ToolCallLog]:
+def _execute(
+    ctx: ToolContext, call: ToolCall, offered: Collection[str] | None
+) -> tuple[str, ToolCallLog]:
     started = time.monotonic()
     arguments, unparsed = _parsed_arguments(call)
     error: str | None = None
+    names = list(TOOLS) if offered is None else list(offered)
     try:
-        tool = TOOLS.get(call.name)
+        tool = TOOLS.get(call.name) if call.name in names else None
         if tool is None:
             name = call.name[:_ID_CHARS]
-            raise ToolFailure(f"unknown tool {name!r}; the tools are: {', '.join(TOOLS)}")
+            raise ToolFailure(f"unknown tool {name!r}; the tools are: {', '.join(names)}")
         if unparsed is not None:
             raise ToolFailure(f"arguments are not a JSON object: {unparsed}")
         try:

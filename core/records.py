@@ -16,7 +16,8 @@ are additive only; ``SCHEMA_VERSION`` is bumped when a field is added.
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+import re
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -254,6 +255,63 @@ def overlay(base: Any, patch: Any) -> Any:
     if isinstance(base, dict) and isinstance(patch, dict):
         return {k: overlay(base.get(k), patch.get(k)) for k in {**base, **patch}}
     return base if _empty(patch) else patch
+
+
+class UnknownField(ValueError):
+    """A field path that names no field of the values model (or a row the record lacks)."""
+
+
+_SEGMENT = re.compile(r"([A-Za-z_]\w*)(?:\[(\d+)\])?")
+
+
+def _field_path(model: type[BaseModel], record: Any, path: str) -> list[tuple[str, int | None]]:
+    """``path`` (``total``, ``buyer.country``, ``line_items[2].amount``) as (name, row index)
+    steps, checked against ``model`` and against the rows ``record`` has."""
+    steps: list[tuple[str, int | None]] = []
+    parts = path.split(".")
+    node: Any = record
+    current: type[BaseModel] | None = model
+    for n, part in enumerate(parts):
+        match = _SEGMENT.fullmatch(part.strip())
+        field = current.model_fields.get(match.group(1)) if match and current else None
+        if match is None or field is None:
+            raise UnknownField(f"{path!r} names no field of {model.__name__}")
+        name, index = match.group(1), match.group(2)
+        inner = [a for a in get_args(field.annotation) if isinstance(a, type)]
+        is_list = get_origin(field.annotation) is list
+        node = node.get(name) if isinstance(node, dict) else None
+        if is_list and index is None and n < len(parts) - 1:
+            raise UnknownField(f"{path!r}: {name} is a list; name a row, e.g. {name}[0]")
+        if index is not None:
+            rows = node if isinstance(node, list) else []
+            if not is_list:
+                raise UnknownField(f"{path!r}: {name} is not a list")
+            if int(index) >= len(rows):
+                raise UnknownField(f"{path!r}: the record has {len(rows)} {name} rows")
+            node = rows[int(index)]
+        current = next((a for a in inner if issubclass(a, BaseModel)), None)
+        steps.append((name, None if index is None else int(index)))
+    return steps
+
+
+def _nested(node: Any, steps: list[tuple[str, int | None]], value: Any) -> dict[str, Any]:
+    (name, index), rest = steps[0], steps[1:]
+    child = node.get(name) if isinstance(node, dict) else None
+    if index is None:
+        return {name: _nested(child, rest, value) if rest else value}
+    rows = list(child or [])
+    rows[index] = overlay(rows[index], _nested(rows[index], rest, value) if rest else value)
+    return {name: rows}
+
+
+def patch_values(model: type[BaseModel], record: dict[str, Any], fields: dict[str, Any]) -> Any:
+    """``record`` with each ``fields`` path set to its value, laid over it with ``overlay``
+    (so a null keeps the value that was there); raises ``UnknownField`` for a path that
+    names no field of ``model`` or a row ``record`` does not have."""
+    out: Any = record
+    for path, value in fields.items():
+        out = overlay(out, _nested(out, _field_path(model, out, path), value))
+    return out
 
 
 # --- conversion ---------------------------------------------------------------------------

@@ -9,8 +9,7 @@ waits ``latency`` seconds, then answers like a well-behaved model:
   number ending in ``R`` the buyer's name is one the page does not print (a misread:
   its confidence stays low and the record needs review);
 * a classification request gets ``commercial_invoice``;
-* a request offering tools gets a ``write_back`` call with the record already in the
-  conversation;
+* a request offering tools (a repair) gets a ``fix_fields`` call that changes nothing;
 * anything else (chat) gets an answer citing the first ``[chunk:…]`` / ``[record:…]``
   sources of its context.
 
@@ -155,17 +154,11 @@ def _reply(body: dict[str, Any]) -> dict[str, Any]:
                 values["buyer"]["name"] = MISREAD_BUYER
             content = json.dumps(values)
     elif body.get("tools"):
-        record = next(
-            (m["content"] for m in reversed(messages) if m.get("role") == "assistant"), "{}"
-        )
         calls = [
             {
                 "id": f"call_{time.monotonic_ns()}",
                 "type": "function",
-                "function": {
-                    "name": "write_back",
-                    "arguments": json.dumps({"record": json.loads(record or "{}")}),
-                },
+                "function": {"name": "fix_fields", "arguments": json.dumps({"fields": {}})},
             }
         ]
     else:

@@ -69,8 +69,8 @@ def test_validation_issue_is_repaired_with_tools_on_their_call_ids(db: Settings)
     model = ScriptedModel(
         [
             reply(wrong),
-            calls(("get_page", {"page": 1}), ("validate_record", {"record": invoice()})),
-            calls(("write_back", {"record": invoice()})),
+            calls(("get_page", {"page": 1}), ("lookup_tariff", {"description": "bolts"})),
+            calls(("fix_fields", {"fields": {"line_items[0].amount": 250.0}})),
         ]
     )
     outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
@@ -83,11 +83,90 @@ def test_validation_issue_is_repaired_with_tools_on_their_call_ids(db: Settings)
     third = model.requests[2].messages
     ids = [c.id for c in third[-3].tool_calls]
     assert [m.tool_call_id for m in third[-2:]] == ids
-    assert json.loads(third[-1].content)["ok"] is True
+    assert json.loads(third[-2].content)["page"] == 1
     [run] = runs(db.database_url, doc_id)
     assert run.requests == 3
     names = [c.name for c in tool_call_rows(db.database_url, run.id)]
-    assert names == ["get_page", "validate_record", "write_back"]
+    assert names == ["get_page", "lookup_tariff", "fix_fields"]
+
+
+def test_a_repair_patch_fixes_its_field_and_keeps_the_rest(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    first = bad_line()
+    model = ScriptedModel(
+        [reply(first), calls(("fix_fields", {"fields": {"line_items[0].amount": 250.0}}))]
+    )
+    outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
+
+    [rec] = outcome.records
+    assert rec.status == "extracted" and rec.issues == []
+    assert rec.record["line_items"][0]["amount"] == 250.0
+    first["line_items"][0]["amount"] = 250.0
+    # every other field, every other row as extracted (the record also holds the nulls)
+    for key, value in first.items():
+        if isinstance(value, dict):
+            assert value.items() <= rec.record[key].items(), key
+        elif key == "line_items":
+            assert [r.items() >= w.items() for r, w in zip(rec.record[key], value, strict=True)]
+        else:
+            assert rec.record[key] == value, key
+    repair = model.requests[1]
+    # the model is offered a patch tool, not a whole-record write, and a patch-sized budget
+    assert [t.name for t in repair.tools] == ["get_page", "lookup_tariff", "fix_fields"]
+    assert repair.max_tokens <= 512
+
+
+def test_a_patch_naming_an_unknown_field_goes_back_to_the_model(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel(
+        [
+            reply(bad_line()),
+            calls(("fix_fields", {"fields": {"line_items[3].amount": 250.0}})),
+            calls(("fix_fields", {"fields": {"grand_total": 300.0}})),
+            calls(("write_back", {"record": invoice()})),
+            calls(("fix_fields", {"fields": {"line_items[0].amount": 250.0}})),
+        ]
+    )
+    outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
+
+    assert outcome.status == "extracted"
+    errors = [json.loads(r.messages[-1].content)["error"] for r in model.requests[2:5]]
+    assert "the record has 2 line_items rows" in errors[0]
+    assert "'grand_total' names no field" in errors[1]
+    # a whole-record write is not offered to the model: refused like an unknown tool
+    assert "unknown tool 'write_back'" in errors[2] and "fix_fields" in errors[2]
+    rows = tool_call_rows(db.database_url, runs(db.database_url, doc_id)[0].id)
+    assert [(r.name, r.error is None) for r in rows] == [
+        ("fix_fields", False),
+        ("fix_fields", False),
+        ("write_back", False),
+        ("fix_fields", True),
+    ]
+
+
+def test_refused_patches_end_the_run_at_the_tool_error_bound(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    unknown = calls(("fix_fields", {"fields": {"grand_total": 300.0}}))
+    model = ScriptedModel([reply(bad_line()), *[unknown] * 6])
+    outcome = extract_document(doc_id, settings=_limits(db, max_tool_errors=2), model=model)
+
+    assert outcome.status == "needs_review"
+    [run] = runs(db.database_url, doc_id)
+    assert "more than 2 bad tool calls" in (run.reason or "")
+    assert run.requests == 4
+    [rec] = records(db.database_url, doc_id)
+    assert rec.data["line_items"][0]["amount"] == 2500.0  # the extraction, not a refused patch
+    assert "bound" in {i["code"] for i in rec.issues}
+
+
+def test_a_patch_written_as_text_is_applied(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel([reply(bad_line()), '{"line_items": [{"amount": 250.0}]}'])
+    outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
+    [rec] = outcome.records
+    assert rec.status == "extracted"
+    assert rec.record["line_items"][0]["description"] == LINES[0]["description"]
+    assert rec.record["line_items"][0]["amount"] == 250.0
 
 
 def test_unknown_tool_and_bad_arguments_go_back_to_the_model(db: Settings) -> None:
@@ -97,7 +176,7 @@ def test_unknown_tool_and_bad_arguments_go_back_to_the_model(db: Settings) -> No
             reply(bad_line()),
             calls(("approve_record", {}), ("get_page", {"page": "first"}), ("get_page", "{oops")),
             calls(("get_page", {"page": 7})),
-            calls(("write_back", {"record": invoice()})),
+            calls(("fix_fields", {"fields": {"line_items[0].amount": 250.0}})),
         ]
     )
     settings = _limits(db, max_tool_errors=4)
@@ -105,7 +184,7 @@ def test_unknown_tool_and_bad_arguments_go_back_to_the_model(db: Settings) -> No
 
     assert outcome.status == "extracted"
     replies = [json.loads(m.content)["error"] for m in model.requests[2].messages[-3:]]
-    assert "unknown tool 'approve_record'" in replies[0] and "write_back" in replies[0]
+    assert "unknown tool 'approve_record'" in replies[0] and "fix_fields" in replies[0]
     assert "bad arguments for get_page" in replies[1]
     assert "not a JSON object" in replies[2]
     assert (
@@ -312,31 +391,14 @@ def test_page_one_markers_split_a_file_into_documents() -> None:
 
 def test_a_repair_that_makes_the_record_worse_is_not_kept(db: Settings) -> None:
     doc_id = store_document(db.database_url, [INVOICE_PAGE])
-    garbage = {"description": "INV-2026-0042", "type": "object", "invoice_number": ""}
-    model = ScriptedModel([reply(bad_line()), calls(("write_back", {"record": garbage}))])
+    worse = {"currency": "Dollars", "invoice_date": "31.31.2026"}
+    model = ScriptedModel([reply(bad_line()), calls(("fix_fields", {"fields": worse}))])
     outcome = extract_document(doc_id, settings=db, model=model)
     [rec] = outcome.records
     assert rec.status == "needs_review"
-    assert rec.record["invoice_number"] == "INV-2026-0042"
+    assert (rec.record["currency"], rec.record["invoice_date"]) == ("EUR", "2026-10-02")
     assert rec.record["seller"]["name"] == "Acme Fasteners GmbH"
     assert sorted(i["code"] for i in rec.issues) == ["line_amount", "lines_total"]
-
-
-def test_a_partial_repair_is_laid_over_the_first_extraction(db: Settings) -> None:
-    doc_id = store_document(db.database_url, [INVOICE_PAGE])
-    model = ScriptedModel(
-        [
-            reply(bad_line()),
-            calls(("write_back", {"record": {"line_items": invoice()["line_items"]}})),
-        ]
-    )
-    outcome = extract_document(doc_id, settings=db, model=model)
-    [rec] = outcome.records
-    assert rec.status == "extracted"
-    assert (rec.record["invoice_number"], rec.record["line_items"][0]["amount"]) == (
-        "INV-2026-0042",
-        250.0,
-    )
 
 
 def test_words_around_the_json_cost_no_repair_request(db: Settings) -> None:

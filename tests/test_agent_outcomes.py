@@ -84,7 +84,7 @@ def test_empty_tariff_description_goes_back_to_the_model(db: Settings) -> None:
             _needs_repair(),
             calls(("lookup_tariff", {"description": ""})),
             calls(("lookup_tariff", {"description": "bolts", "origin": "Germany"})),
-            calls(("write_back", {"record": invoice()})),
+            calls(("fix_fields", {"fields": {"line_items[0].amount": 250.0}})),
         ]
     )
     outcome = extract_document(doc_id, settings=db, model=model, tariff=StrictTariff())
@@ -95,7 +95,7 @@ def test_empty_tariff_description_goes_back_to_the_model(db: Settings) -> None:
     assert [(r.name, r.error is not None) for r in rows] == [
         ("lookup_tariff", True),
         ("lookup_tariff", True),
-        ("write_back", False),
+        ("fix_fields", False),
     ]
     assert "bad arguments for lookup_tariff" in (rows[1].error or "")
     assert rows[1].arguments == {"description": "bolts", "origin": "Germany"}
@@ -150,16 +150,16 @@ def test_calls_after_a_write_back_in_the_same_reply_are_logged(db: Settings) -> 
     model = ScriptedModel(
         [
             _needs_repair(),
-            calls(("write_back", {"record": invoice()}), ("write_back", {"record": {"x": 1}})),
+            calls(("fix_fields", {"fields": {}}), ("fix_fields", {"fields": {"x": 1}})),
         ]
     )
     extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
     [run] = runs(db.database_url, doc_id)
     rows = tool_call_rows(db.database_url, run.id)
-    assert [r.name for r in rows] == ["write_back", "write_back"]
+    assert [r.name for r in rows] == ["fix_fields", "fix_fields"]
     assert rows[0].error is None
     assert "already written" in (rows[1].error or "")
-    assert rows[1].arguments == {"record": {"x": 1}}
+    assert rows[1].arguments == {"fields": {"x": 1}}
 
 
 def test_refused_calls_keep_their_arguments_in_the_log(db: Settings) -> None:
@@ -168,7 +168,7 @@ def test_refused_calls_keep_their_arguments_in_the_log(db: Settings) -> None:
         [
             _needs_repair(),
             calls(("no_such_tool", {"doc": 7}), ("get_page", "{not json")),
-            calls(("write_back", {"record": invoice()})),
+            calls(("fix_fields", {"fields": {}})),
         ]
     )
     extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
@@ -198,7 +198,7 @@ def test_the_cli_prints_one_line_for_a_defect(
 
 # --- property: random model replies never leave a non-final row -------------------------
 
-TOOL_NAMES = st.sampled_from(["lookup_tariff", "validate_record", "get_page", "write_back", "x"])
+TOOL_NAMES = st.sampled_from(["lookup_tariff", "fix_fields", "get_page", "write_back", "x"])
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda inner: (
@@ -208,12 +208,13 @@ JSON_VALUES = st.recursive(
 )
 ARGUMENTS = st.one_of(
     st.dictionaries(
-        st.sampled_from(["description", "origin", "page", "record", "other"]),
+        st.sampled_from(["description", "origin", "page", "fields", "record", "other"]),
         JSON_VALUES,
         max_size=3,
     ).map(json.dumps),
     st.builds(
-        lambda r: json.dumps({"record": r}), st.sampled_from([invoice(), invoice(total=1.0), {}])
+        lambda r: json.dumps({"fields": r}),
+        st.sampled_from([{}, {"total": 1.0}, {"line_items[0].amount": 250.0}, {"nope": 1}]),
     ),
     st.text(max_size=30),
 )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from core.records import DocType, values_model_for
 from core.values import normalize_currency
@@ -54,13 +54,6 @@ class ValidationResult(BaseModel):
     @property
     def ok(self) -> bool:
         return not self.errors
-
-
-class ValidateArgs(BaseModel):
-    """Arguments of the ``validate_record`` tool: the record as the output schema shapes it."""
-
-    model_config = ConfigDict(extra="forbid")
-    record: dict[str, Any] = Field(description="the extracted record, shaped as the output schema")
 
 
 REQUIRED: dict[DocType, tuple[tuple[str, ...], ...]] = {
