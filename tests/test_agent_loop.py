@@ -457,7 +457,10 @@ def test_a_container_number_printed_with_a_bad_check_digit_costs_no_repair_reque
     # Misread (the page prints a valid number): that one a second look can fix.
     misread = store_document(db.database_url, [page.replace("305438-4", "305438-3")])
     model = ScriptedModel(
-        [reply(_bill("CSQU3054384")), calls(("write_back", {"record": _bill("CSQU3054383")}))]
+        [
+            reply(_bill("CSQU3054384")),
+            calls(("fix_fields", {"fields": {"containers[0].number": "CSQU3054383"}})),
+        ]
     )
     outcome = extract_document(misread, settings=db, model=model)
     assert len(model.requests) == 2
