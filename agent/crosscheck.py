@@ -48,7 +48,7 @@ def render_hints(doc_type: DocType, candidates: list[Candidate]) -> str:
             where = f' (after "{cand.label}")' if cand.label else ""
             found.append(f"- {name}: {cand.value}{where}")
         for trap in traps(candidates, name)[:2]:
-            if cand is None or not _same(name, trap.value, cand.value):
+            if cand is None or not same_value(name, trap.value, cand.value):
                 avoid.append(f'- {trap.value} (after "{trap.label}") is not the {name}')
     if not found and not avoid:
         return ""
@@ -62,7 +62,7 @@ def _squash(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-def _same(name: str, a: Any, b: Any) -> bool:
+def same_value(name: str, a: Any, b: Any) -> bool:
     if a is None or b is None:
         return False
     if name == "total":
@@ -95,9 +95,9 @@ def crosscheck(
         if model is None or str(model).strip() == "":
             out.values[name] = cand.value
             out.verdicts[name] = "filled"
-        elif _same(name, model, cand.value):
+        elif same_value(name, model, cand.value):
             out.verdicts[name] = "agrees"
-        elif any(_same(name, model, t.value) for t in traps(candidates, name)) or (
+        elif any(same_value(name, model, t.value) for t in traps(candidates, name)) or (
             name.endswith("date") and _swapped(model, cand.value)
         ):
             out.values[name] = cand.value
@@ -128,7 +128,7 @@ def final_verdicts(
         value = values.get(name)
         if cand is None or value is None or str(value).strip() == "":
             continue
-        if _same(name, value, cand.value):
+        if same_value(name, value, cand.value):
             before = first.get(name, "agrees")
             out[name] = before if before in ("filled", "replaced") else "agrees"
         else:

@@ -196,6 +196,9 @@ class Provenance(BaseModel):
         default=None, description="x0, y0, x1, y1 in the page's units"
     )
     source_text: str | None = Field(default=None, description="the text the value was read from")
+    evidence: dict[str, Any] | None = Field(
+        default=None, description="what the confidence rests on (tools/confidence.Evidence)"
+    )
 
 
 class FieldValue(BaseModel):

@@ -26,6 +26,7 @@ from tests.agent_support import (
     store_document,
     tool_call_rows,
 )
+from tools.confidence import Evidence, confidences
 from tools.provenance import PageText
 from tools.writeback import WriteTarget
 
@@ -52,7 +53,8 @@ def test_clean_document_takes_one_request_and_is_extracted(db: Settings) -> None
         "INV-2026-0042",
     )
     assert rec.provenance["invoice_number"]["page"] == 1
-    assert rec.confidence["total"] == pytest.approx(0.98)  # printed, and the rules agree
+    agrees = Evidence(source="text", check="agrees")  # printed, and the rules agree
+    assert rec.confidence["total"] == confidences({"x": agrees})["x"]
     [run] = runs(db.database_url, doc_id)
     assert (run.outcome, run.requests) == ("extracted", 1)
     assert run.prompt_tokens > 0 and run.completion_tokens > 0

@@ -18,7 +18,7 @@ from core import metrics, telemetry
 from core.events import EventType, emit_event, record_payload
 from core.models import AgentRun, Record, RecordStatus, ToolCallRow
 from core.records import SCHEMA_VERSION, DocType
-from tools.confidence import THRESHOLD, combine, uncertain_required
+from tools.confidence import THRESHOLD, confidences, field_evidence, uncertain_required
 from tools.printed import Suggestion, as_json, split_printed
 from tools.provenance import PageText, locate
 from tools.validate import HsExists, Issue, normalize, validate
@@ -109,8 +109,11 @@ def _write_back(
         proposed[path] = [*items, *proposed.get(path, [])]
     issues = validate(target.doc_type, values, hs_exists=hs_exists).issues
     issues = [*issues, *(extra_issues or [])]
-    provenance, confidence = locate(values, pages)
-    confidence = combine(confidence, verdicts, issues)
+    provenance, sources = locate(values, pages)
+    evidence = field_evidence(sources, verdicts, issues)
+    confidence = confidences(evidence)
+    for path, ev in evidence.items():  # what each confidence rests on, for a later fit
+        provenance.setdefault(path, {})["evidence"] = ev.as_json()
     issues += uncertain_required(target.doc_type, values, confidence, threshold, issues)
     status = status_for(issues)
     row = _upsert(

@@ -309,6 +309,92 @@ def groups(
         typer.echo(f"  {wrong.file}: true {wrong.truth}  predicted {wrong.predicted}")
 
 
+@app.command()
+def calibrate(
+    golden: Path = typer.Option(
+        GOLDEN_CORPUS.parent, "--golden", help="golden folder (its corpus/ and split.json)"
+    ),
+    work: Path = typer.Option(Path("var/eval"), "--work", help="where 'eval run' cached"),
+    key: list[str] = typer.Option(
+        [], "--key", help="prediction cache key(s) to read (default: all, newest first)"
+    ),
+    write: bool = typer.Option(False, "--write", help="write evals/golden/calibration-dev.json"),
+) -> None:
+    """Fit the confidence of each evidence class on the DEV part's cached predictions and
+    show what it gives (held out file by file); --write stores the table."""
+    from evals.calibrate import (
+        CALIBRATION_FILE,
+        analyse,
+        bands,
+        collect,
+        cross_validate,
+        extracted_share,
+        fit,
+        write_table,
+    )
+
+    root = work / "predictions"
+    dirs = [root / k for k in key] or sorted(
+        (d for d in root.glob("*") if d.is_dir()), key=lambda d: d.stat().st_mtime, reverse=True
+    )
+    fields, docs = collect(_select(golden, "dev"), dirs, work)
+    files = sorted({r.file for r in fields})
+    table = fit(fields)
+    console = Console(width=140)
+    recorded = sum(r.recorded for r in fields)
+    console.print(
+        f"dev: {len(files)} files, {len(docs)} documents, {len(fields)} predicted fields "
+        f"({recorded} with recorded evidence, {len(fields) - recorded} recomputed) from "
+        + ", ".join(d.name for d in dirs)
+    )
+    evidence = Table(title="Each piece of evidence alone (dev)")
+    for col in ("evidence", "value", "fields", "right", "acc %"):
+        evidence.add_column(col, justify="left" if col in ("evidence", "value") else "right")
+    for name, values in analyse(fields).items():
+        for value, (n, ok) in values.items():
+            evidence.add_row(name, value, str(n), str(ok), _pct(ok / n if n else 0.0))
+    console.print(evidence)
+    classes = Table(title="Evidence classes (dev)")
+    for col in ("class", "fields", "right", "acc %", "confidence"):
+        classes.add_column(col, justify="left" if col == "class" else "right")
+    for name, row in sorted(table.items(), key=lambda kv: -kv[1].confidence):
+        classes.add_row(
+            name, str(row.fields), str(row.right), _pct(row.accuracy), f"{row.confidence:.3f}"
+        )
+    console.print(classes)
+    shown = [(r.shown, r.right) for r in fields if r.shown is not None]
+    held_out = cross_validate(fields)
+    for title, pairs in (("as predicted", shown), ("fitted, held out per file", held_out)):
+        band_table = Table(title=f"Bands: {title}")
+        for col in ("confidence", "fields", "right", "acc %", "share %"):
+            band_table.add_column(col, justify="right")
+        for b in bands(pairs):
+            band_table.add_row(
+                f"{b.low:.1f}-{b.high:.2f}",
+                str(b.fields),
+                str(b.right),
+                _pct(b.accuracy),
+                _pct(b.share),
+            )
+        console.print(band_table)
+    for rule, every in (("required fields", False), ("every field", True)):
+        n, right, total = extracted_share(fields, docs, every_field=every)
+        console.print(
+            f"extracted when {rule} >= threshold, held out per file: {n} of {len(docs)} "
+            f"documents, {right} of {total} of their fields right "
+            f"({_pct(right / total if total else 0.0)} %)"
+        )
+    if write:
+        meta = {
+            "files": len(files),
+            "documents": len(docs),
+            "fields": len(fields),
+            "keys": [d.name for d in dirs],
+        }
+        write_table(table, meta)
+        typer.echo(f"-> {CALIBRATION_FILE}")
+
+
 def _select(golden: Path, split: str) -> list[GroundTruth]:
     corpus_dir = golden / "corpus" if (golden / "corpus").is_dir() else golden
     truths = load_golden_truth(corpus_dir)

@@ -30,6 +30,10 @@ class FieldResult(BaseModel):
     predicted: str | int | float | bool | None = None
     # The confidence the prediction gave the value (calibration), when it gave one.
     confidence: float | None = None
+    # Where the predicted value sits: its key in the predicted record ("line_items[0].amount",
+    # rows numbered as predicted) and the index of that record in the file's prediction.
+    pred_key: str | None = None
+    pred_doc: int | None = None
 
     @property
     def field(self) -> str:
@@ -41,8 +45,11 @@ def _kind(doc_type: DocType, key: str) -> Kind:
     return field_kinds(doc_type).get(_INDEX.sub("[]", key), "text")
 
 
-def compare_rows(doc_type: DocType, prefix: str, truth: Row, pred: Row) -> list[FieldResult]:
-    """Compare two flat dicts of fields (a record's fields, or one matched row)."""
+def compare_rows(
+    doc_type: DocType, prefix: str, truth: Row, pred: Row, pred_prefix: str | None = None
+) -> list[FieldResult]:
+    """Compare two flat dicts of fields (a record's fields, or one matched row);
+    ``pred_prefix``: the predicted row's own prefix (default ``prefix``)."""
     results = []
     for key in sorted(set(truth) | set(pred)):
         t = truth[key].value if key in truth else None
@@ -57,9 +64,16 @@ def compare_rows(doc_type: DocType, prefix: str, truth: Row, pred: Row) -> list[
         else:
             outcome = compare(_kind(doc_type, full), t, p)
         conf = pred[key].confidence if key in pred else None
+        pred_key = f"{prefix if pred_prefix is None else pred_prefix}{key}" if key in pred else None
         results.append(
             FieldResult(
-                doc_type=doc_type, key=full, outcome=outcome, truth=t, predicted=p, confidence=conf
+                doc_type=doc_type,
+                key=full,
+                outcome=outcome,
+                truth=t,
+                predicted=p,
+                confidence=conf,
+                pred_key=pred_key,
             )
         )
     return results
@@ -81,13 +95,13 @@ def compare_tables(
     matched_t = {i for i, _ in pairs}
     matched_p = {j for _, j in pairs}
     for i, j in pairs:
-        results += compare_rows(doc_type, f"{name}[{i}].", truth[i], pred[j])
+        results += compare_rows(doc_type, f"{name}[{i}].", truth[i], pred[j], f"{name}[{j}].")
     for i, row in enumerate(truth):
         if i not in matched_t:
             results += compare_rows(doc_type, f"{name}[{i}].", row, {})
     for j, row in enumerate(pred):
         if j not in matched_p:
-            results += compare_rows(doc_type, f"{name}[+{j}].", {}, row)
+            results += compare_rows(doc_type, f"{name}[+{j}].", {}, row, f"{name}[{j}].")
     return results
 
 

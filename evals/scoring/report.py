@@ -131,10 +131,10 @@ def score_file(
             continue
         groups += t_pages[i] == p_pages[j]
         types += doc.doc_type == pred_docs[j].doc_type
-        results += compare_records(doc, pred_docs[j])
+        results += _of_doc(compare_records(doc, pred_docs[j]), j)
     for j, extra_doc in enumerate(pred_docs):
         if j not in pairs.values():
-            results += compare_records(Record(doc_type=extra_doc.doc_type), extra_doc)
+            results += _of_doc(compare_records(Record(doc_type=extra_doc.doc_type), extra_doc), j)
     split = SplitScores(
         documents=len(truth_docs),
         predicted_documents=len(pred_docs),
@@ -143,6 +143,13 @@ def score_file(
         files_without_prediction=int(pred is None),
     )
     return results, split
+
+
+def _of_doc(results: list[FieldResult], j: int) -> list[FieldResult]:
+    for r in results:
+        if r.pred_key is not None:
+            r.pred_doc = j
+    return results
 
 
 def _group(results: list[FieldResult]) -> GroupScores:
