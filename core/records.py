@@ -289,9 +289,9 @@ def _field_path(model: type[BaseModel], record: Any, path: str) -> list[tuple[st
             rows = node if isinstance(node, list) else []
             if not is_list:
                 raise UnknownField(f"{path!r}: {name} is not a list")
-            if int(index) >= len(rows):
+            if int(index) > len(rows):  # == len(rows): a row the extraction missed
                 raise UnknownField(f"{path!r}: the record has {len(rows)} {name} rows")
-            node = rows[int(index)]
+            node = rows[int(index)] if int(index) < len(rows) else {}
         current = next((a for a in inner if issubclass(a, BaseModel)), None)
         steps.append((name, None if index is None else int(index)))
     return steps
@@ -303,14 +303,17 @@ def _nested(node: Any, steps: list[tuple[str, int | None]], value: Any) -> dict[
     if index is None:
         return {name: _nested(child, rest, value) if rest else value}
     rows = list(child or [])
+    if index == len(rows):
+        rows.append({})
     rows[index] = overlay(rows[index], _nested(rows[index], rest, value) if rest else value)
     return {name: rows}
 
 
 def patch_values(model: type[BaseModel], record: dict[str, Any], fields: dict[str, Any]) -> Any:
     """``record`` with each ``fields`` path set to its value, laid over it with ``overlay``
-    (so a null keeps the value that was there); raises ``UnknownField`` for a path that
-    names no field of ``model`` or a row ``record`` does not have."""
+    (so a null keeps the value that was there); a row index one past the last adds a row
+    (one the extraction missed). Raises ``UnknownField`` for a path that names no field
+    of ``model`` or a row further on."""
     out: Any = record
     for path, value in fields.items():
         out = overlay(out, _nested(out, _field_path(model, out, path), value))

@@ -123,7 +123,7 @@ def test_a_patch_naming_an_unknown_field_goes_back_to_the_model(db: Settings) ->
     model = ScriptedModel(
         [
             reply(bad_line()),
-            calls(("fix_fields", {"fields": {"line_items[3].amount": 250.0}})),
+            calls(("fix_fields", {"fields": {"line_items[3].amount": 250.0}})),  # rows 0-1
             calls(("fix_fields", {"fields": {"grand_total": 300.0}})),
             calls(("write_back", {"record": invoice()})),
             calls(("fix_fields", {"fields": {"line_items[0].amount": 250.0}})),
@@ -144,6 +144,19 @@ def test_a_patch_naming_an_unknown_field_goes_back_to_the_model(db: Settings) ->
         ("write_back", False),
         ("fix_fields", True),
     ]
+
+
+def test_a_patch_can_add_the_row_the_extraction_missed(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    first = invoice()
+    missed = first["line_items"].pop()
+    fix = {f"line_items[1].{k}": v for k, v in missed.items()}
+    model = ScriptedModel([reply(first), calls(("fix_fields", {"fields": fix}))])
+    outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
+    [rec] = outcome.records
+    assert len(model.requests) == 2  # the lines did not add up: a repair was asked for
+    assert rec.status == "extracted"
+    assert [r["description"] for r in rec.record["line_items"]] == [r["description"] for r in LINES]
 
 
 def test_refused_patches_end_the_run_at_the_tool_error_bound(db: Settings) -> None:
