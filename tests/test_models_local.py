@@ -250,3 +250,57 @@ def test_structured_output_over_http_json_object_with_schema(http_model: OpenAIC
         http_model, ChatRequest(messages=[INVOICE_TEXT], max_tokens=80), InvoiceHead
     )
     assert head == InvoiceHead(invoice_number="INV.2231", total=1250.5, currency="EUR")
+
+
+def test_a_streamed_chat_answer_ends_at_its_deadline_with_an_error_event(
+    local: LlamaLocalModel, tmp_path: Path
+) -> None:
+    """A local answer streamed slower than the chat deadline (SHIPDOC_MODEL__TIMEOUT_S)
+    ends at the deadline with an ``error`` event to the client, not after the whole answer."""
+    from core import migrate
+    from kb.index import close_local_clients
+    from kb.ingest import ingest
+    from workers.chat import ChatJob, run_chat
+    from workers.streams import MemoryStreams
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "procedure-customs-hold.md").write_text(
+        "# Procedure: customs hold\n\n## When a container is held\n\n"
+        "Keep the container in the bonded area and notify the customs broker within 2 hours.\n"
+    )
+    limit = 2.0
+    settings = Settings(
+        environment="test",
+        var_dir=tmp_path / "var",
+        kb={"docs_dir": docs, "qdrant_path": tmp_path / "qdrant"},
+        model={
+            "backend": "local",
+            "name": MODEL_KEY,
+            "path": local.path,
+            "n_ctx": local.n_ctx,
+            "n_threads": local.n_threads,
+            "timeout_s": limit,
+        },
+    )
+    migrate.upgrade(settings.database_url)
+    ingest(settings, "docs")
+    local.chat(ChatRequest(messages=[INVOICE_TEXT], max_tokens=2))  # loaded before the clock
+    streams = MemoryStreams()
+    question = "Explain the customs hold procedure in an essay of at least 600 words."
+    started = time.monotonic()
+    try:
+        run_chat(
+            ChatJob(stream_id="s", conversation_id="c", question=question),
+            settings=settings,
+            streams=streams,
+        )
+    finally:
+        close_local_clients()
+    took = time.monotonic() - started
+    events = []
+    while (event := streams.next_event("s", 0)) is not None:
+        events.append(event)
+    assert events[-1]["event"] == "error", [e["event"] for e in events]
+    assert events[-1]["code"] == "model_timeout", events[-1]
+    assert took < limit + 5.0  # retrieval and one decode step past the deadline at most

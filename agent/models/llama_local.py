@@ -181,21 +181,11 @@ class LlamaLocalModel:
                 # Prompt longer than the context, unknown tool named, bad schema.
                 raise ModelError(f"{self.name}: {exc}") from exc
             except RuntimeError as exc:
-                # llama_decode returned "aborted": the abort callback saw the deadline.
-                if time.monotonic() <= loaded.deadline:
-                    raise ModelError(f"{self.name}: {exc}") from exc
-                loaded.llama.reset()  # the context's cache may hold a half-evaluated prompt
-                raise ModelTimeout(
-                    f"{self.name}: interrupted at the {request.timeout_s:g} s limit"
-                ) from exc
+                raise self._aborted(loaded, request, exc) from exc
             finally:
                 loaded.deadline = float("inf")
             latency = time.monotonic() - started
-        if latency > request.timeout_s:
-            # Aborted between tokens, llama.cpp may end the reply as if it were complete.
-            raise ModelTimeout(
-                f"{self.name}: took {latency:.1f} s, above the {request.timeout_s:g} s limit"
-            )
+        self._in_time(request, latency)
         return self._response(request, result, latency, prefill)
 
     def stream(self, request: ChatRequest, on_delta: OnDelta) -> ChatResponse:
@@ -205,23 +195,33 @@ class LlamaLocalModel:
         parts: list[str] = []
         first: float | None = None
         finish: str | None = None
-        with loaded.lock:
-            started = time.monotonic()
-            try:
-                prefill = loaded.prefill(kwargs)
-                for chunk in loaded.llama.create_chat_completion(**kwargs, stream=True):
-                    choice = chunk["choices"][0]
-                    text = (choice.get("delta") or {}).get("content") or ""
-                    if text:
-                        first = first if first is not None else time.monotonic() - started
-                        parts.append(text)
-                        on_delta(text)
-                    finish = choice.get("finish_reason") or finish
-            except ValueError as exc:
-                raise ModelError(f"{self.name}: {exc}") from exc
+        # A person waits: the deadline counts from the question, a wait for the model (busy
+        # with another request) included; the abort callback ends prompt and generation.
+        started = time.monotonic()
+        if not loaded.lock.acquire(timeout=request.timeout_s):
+            raise ModelTimeout(f"{self.name}: busy for the whole {request.timeout_s:g} s limit")
+        try:
+            loaded.deadline = started + request.timeout_s
+            prefill = loaded.prefill(kwargs)
+            for chunk in loaded.llama.create_chat_completion(**kwargs, stream=True):
+                choice = chunk["choices"][0]
+                text = (choice.get("delta") or {}).get("content") or ""
+                if text:
+                    first = first if first is not None else time.monotonic() - started
+                    parts.append(text)
+                    on_delta(text)
+                finish = choice.get("finish_reason") or finish
             latency = time.monotonic() - started
             # Streamed chunks carry no usage; the context holds prompt + completion tokens.
             total = int(getattr(loaded.llama, "n_tokens", 0))
+        except ValueError as exc:
+            raise ModelError(f"{self.name}: {exc}") from exc
+        except RuntimeError as exc:
+            raise self._aborted(loaded, request, exc) from exc
+        finally:
+            loaded.deadline = float("inf")
+            loaded.lock.release()
+        self._in_time(request, latency)
         completion = len(parts)
         prompt = max(total - completion, 0)
         return ChatResponse(
@@ -237,6 +237,20 @@ class LlamaLocalModel:
             finish_reason=finish,
             first_token_s=first,
         )
+
+    def _aborted(self, loaded: _Loaded, request: ChatRequest, exc: RuntimeError) -> ModelError:
+        """llama_decode returned "aborted": past the deadline, the abort callback did it."""
+        if time.monotonic() <= loaded.deadline:
+            return ModelError(f"{self.name}: {exc}")
+        loaded.llama.reset()  # the context's cache may hold a half-evaluated prompt
+        return ModelTimeout(f"{self.name}: interrupted at the {request.timeout_s:g} s limit")
+
+    def _in_time(self, request: ChatRequest, latency_s: float) -> None:
+        # Aborted between tokens, llama.cpp may end the reply as if it were complete.
+        if latency_s > request.timeout_s:
+            raise ModelTimeout(
+                f"{self.name}: took {latency_s:.1f} s, above the {request.timeout_s:g} s limit"
+            )
 
     def _response(
         self, request: ChatRequest, result: Any, latency_s: float, prefill: Prefill
