@@ -5,22 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pymupdf
 import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
 from core.settings import Settings, get_settings
+from tests import factories
 from tests.agent_support import INVOICE_PAGE, invoice
 
 
 def _pdf(path: Path, text: str) -> Path:
-    doc = pymupdf.open()
-    page = doc.new_page(width=595, height=842)
-    for i, line in enumerate(text.splitlines()):
-        page.insert_text((50, 60 + 13 * i), line, fontsize=9, fontname="helv")
-    doc.save(path)
-    doc.close()
+    path.write_bytes(factories.text_pdf(lines=tuple(text.splitlines()), size=factories.A4))
     return path
 
 

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pymupdf
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from core.migrate import alembic_config
+from tests import factories
 from tests.agent_support import INVOICE_PAGE, invoice
 from tests.service_harness import free_port, wait_for
 
@@ -147,12 +147,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
 @pytest.fixture(scope="module")
 def invoice_pdf(installed: Installed) -> Path:
     path = installed.work / "invoice.pdf"
-    doc = pymupdf.open()
-    page = doc.new_page(width=595, height=842)
-    for i, line in enumerate(INVOICE_PAGE.splitlines()):
-        page.insert_text((50, 60 + 13 * i), line, fontsize=9, fontname="helv")
-    doc.save(path)
-    doc.close()
+    lines = tuple(INVOICE_PAGE.splitlines())
+    path.write_bytes(factories.text_pdf(lines=lines, size=factories.A4))
     return path
 
 
