@@ -16,6 +16,7 @@ from agent.models.base import ChatRequest, Message, ModelOutputInvalid
 from agent.models.structured import validation_errors
 from agent.models.toolcall_parse import strip_code_fence
 from agent.prompting import render_document, system_prompt
+from agent.tables import checked_table, header_model
 from agent.tools import ToolContext
 from agent.windows import halve, merge, plan_windows
 from core.records import DocType, values_model_for
@@ -25,21 +26,30 @@ from tools.validate import coerce_types
 
 
 def extraction_messages(
-    doc_type: DocType, window: list[PageText], hints: str = "", candidates: str = ""
+    doc_type: DocType,
+    window: list[PageText],
+    hints: str = "",
+    candidates: str = "",
+    header_only: bool = False,
 ) -> list[Message]:
     """The extraction request's messages: the doc type's stable system turn (prefilled once,
     agent/models/prefix_state), then this window's hints, document and tariff candidates."""
     return [
-        Message(role="system", content=system_prompt(doc_type)),
+        Message(role="system", content=system_prompt(doc_type, header_only)),
         Message(role="user", content=_join(hints, render_document(window), candidates)),
     ]
 
 
 def _extract_window(
-    model: Metered, ctx: ToolContext, window: list[PageText], limits: AgentSettings
+    model: Metered,
+    ctx: ToolContext,
+    window: list[PageText],
+    limits: AgentSettings,
+    header_only: bool = False,
 ) -> list[dict[str, Any]]:
-    output_type = values_model_for(ctx.target.doc_type)
-    messages = extraction_messages(ctx.target.doc_type, window, ctx.hints, ctx.candidates)
+    doc_type = ctx.target.doc_type
+    output_type = header_model(doc_type) if header_only else values_model_for(doc_type)
+    messages = extraction_messages(doc_type, window, ctx.hints, ctx.candidates, header_only)
     request = ChatRequest(
         messages=messages,
         json_schema=output_type.model_json_schema() if limits.constrained_output else None,
@@ -50,7 +60,11 @@ def _extract_window(
     if response.finish_reason == "length":
         smaller = halve(window)
         if smaller is not None:
-            return [v for part in smaller for v in _extract_window(model, ctx, part, limits)]
+            return [
+                v
+                for part in smaller
+                for v in _extract_window(model, ctx, part, limits, header_only)
+            ]
     content = _coerced(ctx, response.content)
     errors = validation_errors(content, output_type)
     if errors:
@@ -113,6 +127,12 @@ def _join(*parts: str) -> str:
 
 def extract_values(model: Metered, ctx: ToolContext, limits: AgentSettings) -> dict[str, Any]:
     """The record of the page group: one request per window, merged."""
+    table = checked_table(ctx.pages, ctx.target.doc_type) if limits.table_reader else None
+    header_only = table is not None
     windows = plan_windows(ctx.pages, limits.window_tokens)
-    parts = [v for window in windows for v in _extract_window(model, ctx, window, limits)]
+    parts = [
+        v for window in windows for v in _extract_window(model, ctx, window, limits, header_only)
+    ]
+    if table is not None:
+        parts = [*parts, {"line_items": table.line_items()}]
     return merge(parts) if len(parts) > 1 else parts[0]

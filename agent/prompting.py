@@ -96,14 +96,18 @@ def _shape(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
     return schema.get("description", simple.get(str(kind), "text"))
 
 
-def output_shape(doc_type: DocType) -> str:
+def output_shape(doc_type: DocType, header_only: bool = False) -> str:
     """A compact JSON skeleton of the values model (far fewer tokens than its JSON schema)."""
     schema = values_model_for(doc_type).model_json_schema()
-    return json.dumps(_shape(schema, schema.get("$defs", {})), separators=(",", ":"))
+    shape = _shape(schema, schema.get("$defs", {}))
+    if header_only:
+        shape.pop("line_items", None)
+    return json.dumps(shape, separators=(",", ":"))
 
 
-def system_prompt(doc_type: DocType) -> str:
-    return f"{template('extract_system')}\n{output_shape(doc_type)}"
+def system_prompt(doc_type: DocType, header_only: bool = False) -> str:
+    """``header_only``: the shape without ``line_items`` (read from the table, agent/tables)."""
+    return f"{template('extract_system')}\n{output_shape(doc_type, header_only)}"
 
 
 def defuse(text: str) -> str:

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from agent.extraction import extract_values
+from agent.metering import Metered
+from agent.models.scripted import ScriptedModel
+from agent.tools import ToolContext
 from core.records import FieldValue
+from core.settings import AgentSettings
 from evals.corpus import build_item
 from evals.goldenset import load_golden_truth
 from evals.scoring.extraction import compare_tables
 from tools.parse import parse_bytes
 from tools.provenance import PageText
 from tools.tables import read_table
+from tools.writeback import WriteTarget
 
 
 def _words(lines: list[list[tuple[float, str]]], top: float = 100.0) -> list[dict[str, Any]]:
@@ -155,3 +162,41 @@ def test_golden_tables(file_id: str) -> None:
     assert right / len(results) >= floor, [
         r for r in results if r.outcome not in ("exact", "equivalent")
     ][:5]
+
+
+# --- the agent hook: a checked table replaces the model's rows --------------------------------
+
+
+def _extract(page: PageText, reply: dict[str, Any]) -> tuple[dict[str, Any], ScriptedModel]:
+    model = ScriptedModel([json.dumps(reply)])
+    limits = AgentSettings(constrained_output=False)
+    ctx = ToolContext(
+        target=WriteTarget(document_id=1, page_first=1, page_last=1, doc_type="commercial_invoice"),
+        pages=[page],
+        database_url="sqlite://",
+    )
+    return extract_values(Metered(model, limits), ctx, limits), model
+
+
+GOOD = [
+    INV_HEAD,
+    _inv_row(1, "Kugellager", "2", "2,50", "5,00"),
+    _inv_row(2, "Zahnpasta", "3", "0,50", "1,50"),
+    [(40, "Gesamt"), (420, "6,50")],
+]
+
+
+def test_a_checked_table_asks_the_model_for_the_header_only() -> None:
+    values, model = _extract(_page(1, GOOD), {"invoice_number": "R-1", "total": 6.5})
+    system = model.requests[0].messages[0].content
+    assert "line_items" not in system and "invoice_number" in system
+    assert values["invoice_number"] == "R-1"
+    assert [row["description"] for row in values["line_items"]] == ["Kugellager", "Zahnpasta"]
+
+
+def test_a_table_that_fails_its_check_is_left_to_the_model() -> None:
+    bad = [*GOOD[:-1], [(40, "Gesamt"), (420, "9,50")]]
+    model_rows = [{"description": "from the model", "amount": 9.5}]
+    values, model = _extract(_page(1, bad), {"invoice_number": "R-1", "line_items": model_rows})
+    assert "line_items" in model.requests[0].messages[0].content
+    assert values["line_items"][0]["description"] == "from the model"
