@@ -196,6 +196,7 @@ def test_a_long_page_is_cut_at_layout_lines() -> None:
 
 def test_provenance_still_reads_the_parser_text_and_boxes() -> None:
     page = _page("boxed_bl")
-    provenance, confidence = locate({"bl_number": "CMDU638320582", "vessel": "X"}, [page])
+    provenance, sources = locate({"bl_number": "CMDU638320582", "vessel": "X"}, [page])
     assert provenance["bl_number"]["box"] == [56.0, 92.4, 123.7, 104.9]
-    assert confidence["bl_number"] == 0.9 and "vessel" not in provenance
+    assert sources["bl_number"].printed and sources["bl_number"].boxed
+    assert "vessel" not in provenance
