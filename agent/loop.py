@@ -180,7 +180,16 @@ def _run(
         fixable = repairable(issues, normalized, text)
         if fixable and limits.repair:
             ctx.base_record = values
-            Repair(metered, ctx, limits, logs).run(values, fixable)
+            try:
+                Repair(metered, ctx, limits, logs).run(values, fixable)
+            except ModelError as exc:
+                # The repair only improves a record we already have: a reply it cannot get
+                # (an overlong prompt, output that never validates) leaves that record for
+                # review instead of failing the document. Transient errors still retry.
+                if exc.transient or ctx.written is not None:
+                    raise
+                ctx.extra_issues.append(Issue(code="repair_failed", field="", message=str(exc)))
+                _write(ctx, ctx.last_record or values, logs)
         else:
             _write(ctx, values, logs)
     except BoundHit as exc:

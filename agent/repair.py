@@ -44,13 +44,16 @@ class Repair:
     def run(self, values: dict[str, Any], issues: list[Issue]) -> None:
         """Loop until the model calls write_back; raises BoundHit when a bound is reached."""
         doc = render_document(self.ctx.pages)
-        if estimate_tokens(doc) > self.limits.window_tokens:
+        record = record_json(values)
+        # The record rides along in the prompt: a long table (59 rows) beside its document
+        # overflowed the model's context, so the pair, not the document alone, must fit.
+        if estimate_tokens(doc) + estimate_tokens(record) > self.limits.window_tokens:
             first, last = self.ctx.target.page_first, self.ctx.target.page_last
             doc = f"The document has pages {first} to {last}; read them with get_page."
         messages = [
             Message(role="system", content=system_prompt(self.ctx.target.doc_type)),
             Message(role="user", content=doc),
-            Message(role="assistant", content=record_json(values)),
+            Message(role="assistant", content=record),
             Message(role="user", content=render_issues(issues)),
         ]
         while self.ctx.written is None:

@@ -8,7 +8,7 @@ import pytest
 
 from agent.classify import split_groups
 from agent.loop import run_extraction
-from agent.models.base import ChatRequest, ChatResponse, ModelUnavailable
+from agent.models.base import ChatRequest, ChatResponse, ModelError, ModelUnavailable
 from agent.models.scripted import ScriptedModel
 from agent.pipeline import extract_document
 from agent.tools import ToolContext
@@ -480,3 +480,38 @@ def test_a_container_number_printed_with_a_bad_check_digit_costs_no_repair_reque
     outcome = extract_document(misread, settings=db, model=model)
     assert len(model.requests) == 2
     assert outcome.records[0].status == "extracted"
+
+
+def test_a_repair_the_model_cannot_answer_keeps_the_first_record_for_review(
+    db: Settings,
+) -> None:
+    # Seen on a 59-row packing list: document + record overflowed the context in the
+    # repair, and the document failed with its extraction thrown away.
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    overflow = ModelError("Requested tokens (9446) exceed context window of 8192")
+    outcome = extract_document(
+        doc_id, settings=db, model=ScriptedModel([reply(bad_line()), overflow]), tariff=TARIFF
+    )
+
+    assert outcome.status == "needs_review"
+    record = outcome.records[0].record
+    assert record["invoice_number"] == invoice()["invoice_number"]
+    assert len(record["line_items"]) == len(LINES)
+    [run] = runs(db.database_url, doc_id)
+    assert run.outcome == "needs_review"
+
+
+def test_the_repair_prompt_reads_pages_by_tool_when_document_and_record_overflow(
+    db: Settings,
+) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    model = ScriptedModel(
+        [reply(bad_line()), calls(("fix_fields", {"fields": {"line_items[0].amount": 250.0}}))]
+    )
+    # The document alone fits this window; with the record beside it, it does not.
+    limits = _limits(db, window_tokens=len(INVOICE_PAGE) // 4 + 60)
+    outcome = extract_document(doc_id, settings=limits, model=model, tariff=TARIFF)
+
+    assert outcome.status == "extracted"
+    repair_user = model.requests[1].messages[1].content
+    assert "read them with get_page" in repair_user
