@@ -37,6 +37,7 @@ from agent.models.fetch import cached_path  # noqa: E402
 from agent.models.llama_local import LlamaLocalModel  # noqa: E402
 from agent.models.prefix_state import _Template  # noqa: E402
 from agent.windows import plan_windows  # noqa: E402
+from bench.percentile import percentile  # noqa: E402
 from core.settings import Settings  # noqa: E402
 from evals.corpus import build_item  # noqa: E402
 from evals.goldenset import load_golden_truth  # noqa: E402
@@ -119,11 +120,6 @@ def measure(file_id: str, pages: list[PageText], counter: Counter, window: int) 
     }
 
 
-def _p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--split", default="dev", choices=["dev", "test"])
@@ -148,12 +144,12 @@ def main() -> None:
     print(f"{len(rows)} {args.split} files, {sum(int(r['pages']) for r in rows)} pages")
     print(
         f"requests before repair per document: median {statistics.median(requests):g}, "
-        f"p90 {_p90(requests):g} (targets <= 2, <= 4); "
+        f"p90 {percentile(requests, 0.9):g} (targets <= 2, <= 4); "
         f"files needing a classify request: {sum(r['classify_requests'] > 0 for r in rows)}"
     )
     print(
         f"prompt tokens per page: median {statistics.median(per_page):,.0f}, "
-        f"p90 {_p90(per_page):,.0f}, max {max(per_page):,.0f} (target median <= 1,500)"
+        f"p90 {percentile(per_page, 0.9):,.0f}, max {max(per_page):,.0f} (target median <= 1,500)"
     )
     for doc_type, sizes in sorted(prefixes.items()):
         print(f"stable prefix (system turn) of {doc_type}: {sorted(sizes)} tokens")

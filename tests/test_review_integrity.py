@@ -110,7 +110,9 @@ def test_force_re_extraction_keeps_reviews_and_does_not_replay_stale_corrections
 ) -> None:
     client, settings, operator = env
     url = settings.database_url
-    doc_id = store_document(url, [INVOICE_PAGE, INVOICE_PAGE.replace("INV-2026-0042", "X")])
+    # Page 2 continues page 1 (a page printing another invoice number would start its own
+    # document), so pages 1-2 are one record now and the 2-2 record below is an old grouping.
+    doc_id = store_document(url, [INVOICE_PAGE, "Page 2 of 2\nPayment within 30 days net."])
     record_id = _extract(settings, doc_id, invoice(), force=False)
     # A record of an earlier grouping (pages 2-2) that a reviewer already corrected.
     with session_scope(url) as session:
