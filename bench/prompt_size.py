@@ -19,7 +19,6 @@ of that type starts with.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import statistics
 import sys
@@ -39,36 +38,12 @@ from agent.models.prefix_state import _Template  # noqa: E402
 from agent.windows import plan_windows  # noqa: E402
 from bench.percentile import percentile  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from evals.corpus import build_item  # noqa: E402
 from evals.goldenset import load_golden_truth  # noqa: E402
-from tools.parse import parse_bytes  # noqa: E402
+from evals.grouping import golden_pages  # noqa: E402
 from tools.provenance import PageText  # noqa: E402
 
 CACHE = ROOT / "var" / "bench" / "prompt_size"
 SPLIT = ROOT / "evals" / "golden" / "split.json"
-
-
-def pages_of(file_id: str, data: bytes) -> list[PageText]:
-    """The file's pages with text, as the pipeline stores them (cached: OCR is slow)."""
-    digest = hashlib.sha256(data).hexdigest()[:16]
-    path = CACHE / f"{file_id}-{digest}.json"
-    if path.is_file():
-        return [PageText.model_validate(p) for p in json.loads(path.read_text("utf-8"))]
-    doc = parse_bytes(data)
-    pages = [
-        PageText(
-            number=p.number,
-            text=p.text,
-            method=p.method,
-            confidence=p.confidence,
-            words=[w.as_dict() for w in p.words],
-        )
-        for p in doc.pages
-        if p.text.strip()
-    ]
-    CACHE.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([p.model_dump() for p in pages]), "utf-8")
-    return pages
 
 
 class Counter:
@@ -133,8 +108,8 @@ def main() -> None:
     window = Settings().agent.window_tokens
     rows = []
     for file_id in ids:
-        data, _truth = build_item(truths[file_id].spec)
-        rows.append(measure(file_id, pages_of(file_id, data), counter, window))
+        pages = golden_pages(truths[file_id], CACHE)
+        rows.append(measure(file_id, pages, counter, window))
     requests = [float(r["requests"]) for r in rows]
     per_page = [float(r["tokens_per_page"]) for r in rows]
     prefixes: dict[str, set[int]] = defaultdict(set)
