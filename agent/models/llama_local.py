@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,17 +175,9 @@ class LlamaLocalModel:
         kwargs = self.request_kwargs(request)
         with loaded.lock:
             started = time.monotonic()
-            loaded.deadline = started + request.timeout_s
-            try:
+            with self._deadline(loaded, request, started):
                 prefill = loaded.prefill(kwargs)
                 result = loaded.llama.create_chat_completion(**kwargs, stream=False)
-            except ValueError as exc:
-                # Prompt longer than the context, unknown tool named, bad schema.
-                raise ModelError(f"{self.name}: {exc}") from exc
-            except RuntimeError as exc:
-                raise self._aborted(loaded, request, exc) from exc
-            finally:
-                loaded.deadline = float("inf")
             latency = time.monotonic() - started
         self._in_time(request, latency)
         return self._response(request, result, latency, prefill)
@@ -201,25 +195,20 @@ class LlamaLocalModel:
         if not loaded.lock.acquire(timeout=request.timeout_s):
             raise ModelTimeout(f"{self.name}: busy for the whole {request.timeout_s:g} s limit")
         try:
-            loaded.deadline = started + request.timeout_s
-            prefill = loaded.prefill(kwargs)
-            for chunk in loaded.llama.create_chat_completion(**kwargs, stream=True):
-                choice = chunk["choices"][0]
-                text = (choice.get("delta") or {}).get("content") or ""
-                if text:
-                    first = first if first is not None else time.monotonic() - started
-                    parts.append(text)
-                    on_delta(text)
-                finish = choice.get("finish_reason") or finish
-            latency = time.monotonic() - started
-            # Streamed chunks carry no usage; the context holds prompt + completion tokens.
-            total = int(getattr(loaded.llama, "n_tokens", 0))
-        except ValueError as exc:
-            raise ModelError(f"{self.name}: {exc}") from exc
-        except RuntimeError as exc:
-            raise self._aborted(loaded, request, exc) from exc
+            with self._deadline(loaded, request, started):
+                prefill = loaded.prefill(kwargs)
+                for chunk in loaded.llama.create_chat_completion(**kwargs, stream=True):
+                    choice = chunk["choices"][0]
+                    text = (choice.get("delta") or {}).get("content") or ""
+                    if text:
+                        first = first if first is not None else time.monotonic() - started
+                        parts.append(text)
+                        on_delta(text)
+                    finish = choice.get("finish_reason") or finish
+                latency = time.monotonic() - started
+                # Streamed chunks carry no usage; the context holds prompt + completion tokens.
+                total = int(getattr(loaded.llama, "n_tokens", 0))
         finally:
-            loaded.deadline = float("inf")
             loaded.lock.release()
         self._in_time(request, latency)
         completion = len(parts)
@@ -237,6 +226,20 @@ class LlamaLocalModel:
             finish_reason=finish,
             first_token_s=first,
         )
+
+    @contextmanager
+    def _deadline(self, loaded: _Loaded, request: ChatRequest, started: float) -> Iterator[None]:
+        """Arm the abort callback for ``request`` and turn llama.cpp's errors into ours."""
+        loaded.deadline = started + request.timeout_s
+        try:
+            yield
+        except ValueError as exc:
+            # Prompt longer than the context, unknown tool named, bad schema.
+            raise ModelError(f"{self.name}: {exc}") from exc
+        except RuntimeError as exc:
+            raise self._aborted(loaded, request, exc) from exc
+        finally:
+            loaded.deadline = float("inf")
 
     def _aborted(self, loaded: _Loaded, request: ChatRequest, exc: RuntimeError) -> ModelError:
         """llama_decode returned "aborted": past the deadline, the abort callback did it."""
