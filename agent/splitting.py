@@ -28,25 +28,14 @@ from difflib import SequenceMatcher
 
 from core.records import DocType
 from tools.candidates import Candidate, best, find_candidates
+from tools.pagenum import Numbering, numbering
 from tools.provenance import PageText
 
 # Fields whose value names one document; another value starts another document.
 ID_FIELDS = ("invoice_number", "bl_number", "packing_list_number", "mrn")
-_PAGE_WORD = r"(?:page|pg\.?|p\.|seite|blatt|pagina|página|blad|feuille|folio)"
-_OF = r"(?:of|von|van|de|sur|/|\|)"
-# "Page 2 of 3" anywhere in a line; "Page 2" or "2 / 3" or "- 2 -" only as a line of its own.
-_NUMBERED = re.compile(rf"\b{_PAGE_WORD}\s*(\d{{1,3}})\s*{_OF}\s*(\d{{1,3}})\b", re.IGNORECASE)
-_PAGE_ALONE = re.compile(rf"^\s*{_PAGE_WORD}\s*(\d{{1,3}})\s*$", re.IGNORECASE)
-_BARE = re.compile(rf"^\s*(\d{{1,3}})\s*{_OF}\s*(\d{{1,3}})\s*$", re.IGNORECASE)
 _HEAD = 3
 _TAIL = 10
 _OCR_SAME = str.maketrans({"O": "0", "I": "1", "L": "1", "S": "5", "B": "8", "Z": "2"})
-
-
-@dataclass(frozen=True)
-class Numbering:
-    page: int
-    of: int | None
 
 
 @dataclass
@@ -71,22 +60,6 @@ class _Group:
     date: str | None = None
     doc_number: str | None = None
     last_numbered: tuple[Numbering, int] | None = None  # and its index in the group
-
-
-def numbering(text: str) -> Numbering | None:
-    """The page's own number (and the document's page count when printed)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in lines:
-        if match := _NUMBERED.search(line):
-            found = Numbering(int(match.group(1)), int(match.group(2)))
-            if 1 <= found.page <= (found.of or 0):
-                return found
-    for line in lines:
-        if match := _PAGE_ALONE.match(line):
-            return Numbering(int(match.group(1)), None) if int(match.group(1)) >= 1 else None
-        if (match := _BARE.match(line)) and 1 <= int(match.group(1)) <= int(match.group(2)) <= 99:
-            return Numbering(int(match.group(1)), int(match.group(2)))
-    return None
 
 
 def _plain(text: str) -> str:

@@ -10,7 +10,7 @@ import fitz
 import pytest
 
 from agent.classify import split_groups
-from agent.splitting import Numbering, numbering
+from tools.pagenum import Numbering, numbering
 from tools.parse import parse_bytes
 from tools.provenance import PageText
 

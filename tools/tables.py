@@ -25,6 +25,7 @@ from typing import Any
 from core.records import DocType
 from core.values import decimal_of, parse_number
 from tools.layout import rows
+from tools.pagenum import line_numbering
 from tools.provenance import PageText
 
 # Column labels per line-item field, by document type; "_index" is the row number column.
@@ -124,7 +125,6 @@ _TOTALS = re.compile(
     re.IGNORECASE,
 )
 _NUMERIC = re.compile(r"^[-+]?[\d.,'\u00a0]*\d[\d.,']*$")
-_FOOTER = re.compile(r"^\s*(?:page|seite|pagina|p\.)\s*\d+\s*(?:/|of|von|van|sur)", re.I)
 
 
 @dataclass
@@ -305,7 +305,7 @@ def read_table(pages: list[PageText], doc_type: DocType) -> Table:
                     cols, in_totals = found, False
                     last_y1 = max(float(w["y1"]) for w in words)
                 continue
-            if _FOOTER.match(line):
+            if line_numbering(line):
                 cols = None
                 continue
             if in_totals or _TOTALS.match(line):
