@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from agent.models.fetch import cached_path
+from agent.models.llama_local import vocab
 from core.records import FileRecords, record_to_values
 from core.settings import get_settings
 
@@ -29,12 +30,10 @@ LAYOUTS = {
 
 
 def main(paths: list[str]) -> None:
-    from llama_cpp import Llama
-
     settings = get_settings()
     cfg = settings.model
     path = cfg.path or cached_path(cfg.name, cfg.cache_dir)
-    model = Llama(model_path=str(path), vocab_only=True, verbose=False)
+    model = vocab(path)
     totals = dict.fromkeys(LAYOUTS, 0)
     for path in paths:
         records = FileRecords.model_validate_json(Path(path).read_text(encoding="utf-8"))

@@ -33,7 +33,7 @@ from agent.classify import classify_request, keyword_type, scores, split_groups 
 from agent.extraction import extraction_messages  # noqa: E402
 from agent.models.base import ChatRequest  # noqa: E402
 from agent.models.fetch import cached_path  # noqa: E402
-from agent.models.llama_local import LlamaLocalModel  # noqa: E402
+from agent.models.llama_local import LlamaLocalModel, vocab  # noqa: E402
 from agent.models.prefix_state import _Template  # noqa: E402
 from agent.windows import plan_windows  # noqa: E402
 from bench.percentile import percentile  # noqa: E402
@@ -50,10 +50,8 @@ class Counter:
     """Tokens of a request as llama-cpp-python would send it to the named model."""
 
     def __init__(self, model_key: str) -> None:
-        from llama_cpp import Llama
-
         path = cached_path(model_key, Settings().model.cache_dir)
-        self.llama: Any = Llama(model_path=str(path), vocab_only=True, verbose=False)
+        self.llama: Any = vocab(path)
         self.template = _Template(self.llama)
         self.model = LlamaLocalModel(path=path, name=model_key)
 

@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+from agent.models.llama_local import vocab
 from evals.corpus import GroundTruth, build_item, item_views
 from evals.goldenset import load_golden_truth
 from evals.parsecheck import squash
@@ -81,10 +82,8 @@ class Tally:
 def _counter(gguf: Path | None) -> Callable[[str], int]:
     if gguf is None:
         return lambda text: len(text) // 4
-    from llama_cpp import Llama
-
-    vocab = Llama(model_path=str(gguf), vocab_only=True, verbose=False)
-    return lambda text: len(vocab.tokenize(text.encode("utf-8"), add_bos=False))
+    tokenizer = vocab(gguf)
+    return lambda text: len(tokenizer.tokenize(text.encode("utf-8"), add_bos=False))
 
 
 def check(truths: list[GroundTruth], count: Callable[[str], int]) -> dict[str, Tally]:

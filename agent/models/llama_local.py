@@ -117,6 +117,14 @@ def _load(
         return loaded
 
 
+def vocab(path: Path) -> Any:
+    """The GGUF's tokenizer alone (``vocab_only``: no weights, loads in a second), for
+    counting the tokens a prompt or a record costs without running the model."""
+    from llama_cpp import Llama
+
+    return Llama(model_path=str(path), vocab_only=True, verbose=False)
+
+
 class LlamaLocalModel:
     """A GGUF model run in this process."""
 
