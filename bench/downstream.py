@@ -29,11 +29,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.export import ExportQuery, export_stream
-from bench.percentile import percentile
 from core import migrate
 from core.db import session_scope
 from core.events import EventType, emit_event
 from core.settings import Settings
+from core.stats import percentile
 from tests.factories import add_invoices
 from tests.webhook_receiver import receiver
 from workers.webhooks.delivery import DeliveryLoop

@@ -34,8 +34,8 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from bench.percentile import percentile  # noqa: E402
 from core.settings import KbSettings, Settings, get_settings  # noqa: E402
+from core.stats import percentile  # noqa: E402
 from evals.retrieval import DEFAULT_GOLDEN, load_golden  # noqa: E402
 from kb import index, ingest, sparse  # noqa: E402
 from kb.embedders import make_embedder  # noqa: E402

@@ -36,8 +36,8 @@ from agent.models.fetch import cached_path  # noqa: E402
 from agent.models.llama_local import LlamaLocalModel, vocab  # noqa: E402
 from agent.models.prefix_state import _Template  # noqa: E402
 from agent.windows import plan_windows  # noqa: E402
-from bench.percentile import percentile  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from core.stats import percentile  # noqa: E402
 from evals.goldenset import load_golden_truth  # noqa: E402
 from evals.grouping import golden_pages  # noqa: E402
 from tools.provenance import PageText  # noqa: E402

@@ -37,10 +37,10 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.percentile import percentile  # noqa: E402
 from core import migrate  # noqa: E402
 from core.auth import create_key  # noqa: E402
 from core.models import Role  # noqa: E402
+from core.stats import percentile  # noqa: E402
 from tests.sim_model_server import SimServer, invoice_pdf  # noqa: E402
 
 POSTGRES = os.environ.get("SHIPDOC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -30,11 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.api import create_app  # noqa: E402
-from bench.percentile import percentile  # noqa: E402
 from core import migrate  # noqa: E402
 from core.auth import create_key  # noqa: E402
 from core.models import Role  # noqa: E402
 from core.settings import Settings  # noqa: E402
+from core.stats import percentile  # noqa: E402
 
 POSTGRES = os.environ.get("SHIPDOC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

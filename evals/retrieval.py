@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from core.errors import InputError
 from core.settings import get_settings
+from core.stats import percentile
 from kb.ingest import data_dir
 
 Lookup = Callable[[str], Sequence[str]]
@@ -149,7 +150,7 @@ def evaluate_retrieval(
             out[value] = {lv: _scores([ranks[lv][i] for i in idx], ks) for lv in LEVELS}
         return out
 
-    ordered = sorted(times) or [0.0]
+    spent = times or [0.0]
     return RetrievalReport(
         lookup=name,
         cases=len(cases),
@@ -159,8 +160,8 @@ def evaluate_retrieval(
         by_style=group(lambda c: c.style),
         by_writer=group(lambda c: c.writer),
         seconds=round(seconds, 3),
-        ms_p50=round(ordered[len(ordered) // 2], 2),
-        ms_p99=round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], 2),
+        ms_p50=round(percentile(spent, 0.5), 2),
+        ms_p99=round(percentile(spent, 0.99), 2),
         misses_at_6=[c.id for c, r in zip(cases, ranks[6], strict=True) if r is None],
     )
 

@@ -29,6 +29,7 @@ from agent.prompting import prompt_version
 from core.migrate import ensure_current
 from core.records import FileRecords
 from core.settings import Settings, get_settings
+from core.stats import percentile
 from evals.corpus import GroundTruth, build_item, write_item
 from evals.scoring.extraction import Counts, FieldResult, SplitScores, compare_records
 from evals.scoring.report import ExtractionReport, build_report, score_file
@@ -253,9 +254,7 @@ def _extract_all(
 def _spread(values: list[float]) -> Spread:
     if not values:
         return Spread(median=0.0, p90=0.0)
-    ordered = sorted(values)
-    p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
-    return Spread(median=round(median(ordered), 2), p90=round(p90, 2))
+    return Spread(median=round(median(values), 2), p90=round(percentile(values, 0.9), 2))
 
 
 def calibration(results: list[FieldResult]) -> list[Band]:

@@ -1,5 +1,5 @@
-"""The bench scripts print percentiles of one definition (bench/percentile.py): a p99 in one
-script means what it means in another, and a p50 is the median printed beside it."""
+"""Benchmarks and evaluation reports print percentiles of one definition (core/stats.py): a p99
+in one means what it means in another, and a p50 is the median printed beside it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.percentile import percentile
+from core.stats import percentile
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 11, 20, 101])
@@ -31,13 +31,14 @@ def test_p95_of_twenty_latencies_is_between_the_two_ranks() -> None:
 
 
 # a percentile function of a script's own, or a rank picked from a sorted list by hand
-_OWN = re.compile(r"def \w*(pct|percentile)\w*\(|\[(int|round)\([\d.]+ \*|\[min\(len\(")
+_OWN = re.compile(r"def (\w*percentile\w*|p\d\d)\(|\[(int|round)\([\d.]+ \*|\[min\(len\(")
 
 
-def test_no_bench_script_computes_a_percentile_of_its_own() -> None:
+def test_no_script_or_report_computes_a_percentile_of_its_own() -> None:
+    scripts = [*ROOT.glob("bench/*.py"), *ROOT.glob("evals/*.py"), *ROOT.glob("app/**/*.py")]
     own = [
-        p.name
-        for p in sorted(BENCH.glob("*.py"))
-        if p.name != "percentile.py" and _OWN.search(p.read_text(encoding="utf-8"))
+        str(p.relative_to(ROOT))
+        for p in sorted(scripts)
+        if _OWN.search(p.read_text(encoding="utf-8"))
     ]
-    assert not own, f"bench scripts with a percentile of their own: {own}"
+    assert not own, f"percentiles of their own: {own}"

@@ -1,9 +1,9 @@
-"""The one percentile of the bench scripts.
+"""The one percentile of the project: benchmarks, `shipdoc eval run` and `eval retrieval`.
 
 Linear interpolation between the two nearest ranks (numpy's default,
 ``statistics.quantiles(method="inclusive")``): ``percentile(x, 0.5)`` is the
-``statistics.median`` the scripts print beside it, and a p95 or p99 means the same in
-every script.
+``statistics.median`` printed beside it, and a p90, p95 or p99 means the same in
+every report.
 """
 
 from __future__ import annotations
