@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,6 +31,7 @@ from agent.models.router import CircuitBreaker, CircuitOpen, Price, Route, Route
 from agent.models.scripted import ScriptedModel
 from agent.routing import tier_model
 from core.settings import Settings
+from tests.sim_model_server import SimServer
 
 
 class FakeOpenAI:
@@ -423,3 +425,22 @@ def test_the_routed_tiers_honour_the_breaker_settings(
     with pytest.raises(CircuitOpen, match="retrying in at most 45 s"):
         model.chat(_request())
     assert len(fallback.bodies) == 1  # the second request never reached the server
+
+
+def test_a_stream_that_keeps_trickling_ends_at_its_deadline() -> None:
+    """Each token arrives well within the read timeout, but the answer as a whole must not
+    outlive the request's deadline (a worker would be held for max_tokens reads)."""
+    with SimServer() as sim:
+        sim.behaviour.token_delay = 0.25  # the plain answer has 7 words: ~1.5 s in all
+        model = OpenAIChatModel(base_url=sim.url, model="sim")
+        try:
+            request = _request(timeout_s=0.6)
+            started = time.monotonic()
+            with pytest.raises(ModelTimeout, match=r"not finished within 0\.6 s"):
+                model.stream(request, lambda _text: None)
+            assert time.monotonic() - started < 1.2
+            sim.behaviour.token_delay = 0.0
+            answer = model.stream(request, lambda _text: None)
+            assert answer.content.startswith("The sources do not answer")
+        finally:
+            model.close()

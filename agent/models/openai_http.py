@@ -102,6 +102,15 @@ class OpenAIChatModel:
                 stream_options={"include_usage": True},
             )
             for chunk in chunks:
+                # the SDK's timeout bounds each read, not the answer: a server that keeps
+                # sending a token now and then would hold the request (and a worker) for
+                # max_tokens reads
+                if time.monotonic() - started > request.timeout_s:
+                    chunks.close()
+                    raise ModelTimeout(
+                        f"{self.name} at {self.base_url}: answer not finished within "
+                        f"{request.timeout_s:g} s"
+                    )
                 if chunk.usage is not None:
                     usage = Usage(
                         prompt_tokens=chunk.usage.prompt_tokens,
