@@ -69,8 +69,11 @@ lint: install
 # service's 120 s limit would end it and, after five, open the breaker for the whole run.
 EVAL_ARGS ?= --split test --sample 36 --seed 0
 EVAL_TIMEOUT_S ?= 900
+# The agent's lookup_tariff and tariff suggestions read the knowledge base: without it every
+# lookup fails and the run measures a crippled agent (ingest from the snapshot: ~10 s).
 eval: install
 	$(BIN)/shipdoc model fetch
+	$(BIN)/shipdoc kb ingest
 	SHIPDOC_MODEL__TIMEOUT_S=$(EVAL_TIMEOUT_S) nice -n 10 $(BIN)/shipdoc eval run --golden evals/golden $(EVAL_ARGS) --report var/eval-report.json
 
 bench: install
