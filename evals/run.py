@@ -26,6 +26,7 @@ from agent.models import build_model
 from agent.models.base import ChatModel, ModelError
 from agent.pipeline import extract_file
 from agent.prompting import prompt_version
+from core.errors import ShipdocError
 from core.migrate import ensure_current
 from core.records import FileRecords
 from core.settings import Settings, get_settings
@@ -33,6 +34,7 @@ from core.stats import percentile
 from evals.corpus import GroundTruth, build_item, write_item
 from evals.scoring.extraction import Counts, FieldResult, SplitScores, compare_records
 from evals.scoring.report import ExtractionReport, build_report, score_file
+from tools.tariff import tariff_lookup
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +161,20 @@ def _store(cache_dir: Path, truth: GroundTruth, pred: FileRecords | None, run: F
 
 
 # --- running --------------------------------------------------------------------------------
+
+
+def tariff_unavailable(settings: Settings) -> str | None:
+    """Why the agent's tariff lookup would fail in every document of a run, else None.
+
+    The pipeline degrades without the knowledge base (``lookup_tariff`` answers with a tool
+    failure, no suggestions), so a run without it completes and measures a lesser agent.
+    """
+    try:
+        tariff_lookup("cotton t-shirts", top_k=1, settings=settings)
+    except ShipdocError as exc:
+        return str(exc)
+    return None
+
 
 _worker: dict[str, Any] = {}
 

@@ -9,7 +9,7 @@ from agent.models.base import ChatRequest, ChatResponse
 from core.records import record_to_values
 from core.settings import Settings
 from evals.goldenset import load_golden_truth
-from evals.run import calibration, run_files, score_run
+from evals.run import calibration, run_files, score_run, tariff_unavailable
 from evals.scoring.extraction import FieldResult
 from evals.split import SPLIT_FILE, load_split, make_split, stratified_sample, stratum
 
@@ -101,3 +101,10 @@ def test_calibration_bands_count_predicted_fields_only() -> None:
     top = bands[-1]
     assert (top.fields, top.correct, top.accuracy) == (2, 1, 0.5)
     assert bands[1].fields == 1 and bands[1].coverage == round(1 / 3, 4)
+
+
+def test_a_run_without_the_knowledge_base_is_told_that_lookups_will_fail(
+    settings: Settings,
+) -> None:
+    why = tariff_unavailable(settings)  # a fresh var dir: nothing ingested
+    assert why is not None and "kb ingest" in why

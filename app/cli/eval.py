@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from core.errors import InputError
+from core.settings import get_settings
 from evals.corpus import CorpusSummary, GroundTruth, generate_corpus
 from evals.degrade import generate_degraded
 from evals.goldenset import GOLDEN_CORPUS, load_golden_truth
@@ -24,7 +25,7 @@ from evals.retrieval import (
     load_golden,
     lookup_names,
 )
-from evals.run import RunReport, run_files, score_run, summary_json
+from evals.run import RunReport, run_files, score_run, summary_json, tariff_unavailable
 from evals.scoring.report import ExtractionReport, score_folders
 from evals.split import PARTS, load_split, stratified_sample
 
@@ -263,6 +264,8 @@ def run(
         truths = sorted((t for t in truths if t.id in wanted), key=lambda t: wanted.index(t.id))
     console = Console(width=140)
     console.print(f"{len(truths)} files ({split}): " + " ".join(t.id for t in truths))
+    if not cached_only and (why := tariff_unavailable(get_settings())):
+        console.print(f"[yellow]warning: the agent's tariff lookup will fail ({why})[/yellow]")
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console,
