@@ -29,8 +29,9 @@ GENERATE = "Count from 1 to 300, separated by commas: 1, 2, 3,"
 
 
 def _measure(path: Path, threads: int, new_tokens: int) -> dict[str, float]:
-    from llama_cpp import Llama
+    from agent.models.llama_local import llama_cpp_module
 
+    Llama = llama_cpp_module().Llama
     started = time.monotonic()
     llama: Any = Llama(
         model_path=str(path),

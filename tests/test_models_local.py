@@ -3,6 +3,7 @@ behind llama.cpp's own OpenAI-compatible server for the wire format."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -304,3 +305,19 @@ def test_a_streamed_chat_answer_ends_at_its_deadline_with_an_error_event(
     assert events[-1]["event"] == "error", [e["event"] for e in events]
     assert events[-1]["code"] == "model_timeout", events[-1]
     assert took < limit + 5.0  # retrieval and one decode step past the deadline at most
+
+
+def test_the_model_gets_its_threads_under_the_ocr_thread_limit() -> None:
+    """OMP_THREAD_LIMIT=1 is for Tesseract; llama.cpp's OpenMP pool must not inherit it
+    (it did through `make eval`: the model ran on one core of two)."""
+    probe = (
+        "import ctypes, app.cli, evals.run\n"
+        "from agent.models.llama_local import llama_cpp_module\n"
+        "llama_cpp_module()\n"
+        "print(ctypes.CDLL('libgomp.so.1').omp_get_thread_limit())\n"
+    )
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert int(out.stdout.strip()) > 1

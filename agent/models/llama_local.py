@@ -57,7 +57,7 @@ class _Loaded:
     def watch(self) -> None:
         """Install the abort callback on the model's context (once)."""
         try:
-            from llama_cpp import llama_cpp as low
+            low = llama_cpp_module().llama_cpp
         except ImportError:
             return
 
@@ -66,6 +66,20 @@ class _Loaded:
 
         self.abort_callback = low.ggml_abort_callback(should_abort)
         low.llama_set_abort_callback(self.llama.ctx, self.abort_callback, None)
+
+
+def llama_cpp_module() -> Any:
+    """``llama_cpp``, imported without the OCR's OpenMP cap.
+
+    llama.cpp's CPU backend runs its threads through OpenMP (libgomp), which reads
+    ``OMP_THREAD_LIMIT`` once, when the library loads. The ``OMP_THREAD_LIMIT=1`` meant for
+    Tesseract (tools/parse/tesseract gives it to each OCR process itself) would otherwise
+    leave the model one thread whatever ``n_threads`` says: half the speed on 2 cores.
+    """
+    os.environ.pop("OMP_THREAD_LIMIT", None)
+    import llama_cpp
+
+    return llama_cpp
 
 
 _LOADED: dict[tuple[str, int, int], _Loaded] = {}
@@ -90,7 +104,7 @@ def _load(
                 "SHIPDOC_MODEL__PATH"
             )
         try:
-            from llama_cpp import Llama
+            Llama = llama_cpp_module().Llama
         except ImportError as exc:
             raise ModelUnavailable(
                 "llama-cpp-python is not installed; install the `local-model` extra "
@@ -120,9 +134,7 @@ def _load(
 def vocab(path: Path) -> Any:
     """The GGUF's tokenizer alone (``vocab_only``: no weights, loads in a second), for
     counting the tokens a prompt or a record costs without running the model."""
-    from llama_cpp import Llama
-
-    return Llama(model_path=str(path), vocab_only=True, verbose=False)
+    return llama_cpp_module().Llama(model_path=str(path), vocab_only=True, verbose=False)
 
 
 class LlamaLocalModel:
