@@ -1,4 +1,5 @@
-"""Reading printed values: numbers, dates, currencies and ISO 6346 container numbers.
+"""Reading printed values: numbers, dates, currencies, package kinds and ISO 6346 container
+numbers.
 
 One reader for each, used by the product (normalization, validation, candidates,
 provenance) and by the scorer alike, so that the two never disagree on what
@@ -9,7 +10,9 @@ Numbers: the last of ``.`` and ``,`` is the decimal separator when both occur
 (``1,250,000``, ``1.250.000``); spaces, NBSP and apostrophes group thousands; a lone
 separator followed by exactly three digits (``1,250`` / ``1.250``) is ambiguous and the
 document's decimal separator decides (``decimal=","`` for German, Dutch, French; default:
-``,`` groups thousands and ``.`` is a decimal point).
+``,`` groups thousands and ``.`` is a decimal point). The document's separator comes from
+its unambiguous amounts (``decimal_of``) or, for a table, from the numbers of its cells
+(``decimal_of_numbers``): decided once for all numbers, never number by number.
 
 Dates: ISO and compact forms, numeric day-month-year in every common order, month names in
 English, German, Dutch and French. A numeric date whose day and month could swap
@@ -21,6 +24,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 from datetime import date
 
 # --- numbers --------------------------------------------------------------------------------
@@ -166,6 +171,39 @@ def decimal_of(text: str) -> str | None:
     return "," if comma > point else "."
 
 
+def decimal_shown(number: str) -> str | None:
+    """The decimal separator one printed number shows, when it shows one unambiguously:
+    ``1.234,5`` / ``2,50`` / ``0,125`` / ``1.234.567`` -> ``,``; ``1,234.5`` / ``0.154`` ->
+    ``.``; ``1.960`` / ``1,960`` / ``328`` -> None (a lone separator before three digits may
+    group thousands or mark decimals)."""
+    tokens = _NUMBER_TOKEN.findall(_SPACE_GROUP.sub("", number))
+    if len(tokens) != 1:
+        return None
+    token = tokens[0].replace("'", "").lstrip("+-")
+    if "." in token and "," in token:
+        last = "." if token.rfind(".") > token.rfind(",") else ","
+        return last if token.count(last) == 1 else None
+    for sep, other in ((".", ","), (",", ".")):
+        if sep not in token:
+            continue
+        if token.count(sep) > 1:
+            return other  # a repeated separator groups thousands
+        head, _, tail = token.partition(sep)
+        if len(tail) != 3 or head in ("", "0") or len(head) > 3:
+            return sep
+    return None
+
+
+def decimal_of_numbers(numbers: Iterable[str]) -> str | None:
+    """The decimal separator of printed numbers known to be numbers (a table's numeric
+    cells and totals), by the majority of those that show one (``decimal_shown``); None
+    when none shows one or the two tie. Decided once for all of them, never per cell."""
+    votes = Counter(sep for n in numbers if (sep := decimal_shown(n)))
+    if votes[","] == votes["."]:
+        return None
+    return "," if votes[","] > votes["."] else "."
+
+
 # --- currencies -----------------------------------------------------------------------------
 
 # Printed symbols, longest first ("US$" before "$"); "¥" is read as the yen, as printed
@@ -196,6 +234,44 @@ def normalize_currency(value: str) -> str:
     if text in CURRENCY_SYMBOLS:
         return CURRENCY_SYMBOLS[text]
     return _CURRENCY_NAMES.get(text.casefold(), text.upper())
+
+
+# --- package types --------------------------------------------------------------------------
+
+# Printed package kinds (English, German, Dutch, French; singular and plural; common
+# abbreviations and UN/ECE Recommendation 21 codes) -> the English plural a record holds.
+# fmt: off
+_PACKAGE_WORDS: dict[str, str] = {
+    "PALLETS": "pallet pallets plt plts px palette paletten paletts palettes pal",
+    "CARTONS": "carton cartons ctn ctns ct karton kartons doos dozen",
+    "CRATES": "crate crates cr kiste kisten krat kratten caisse caisses",
+    "BAGS": "bag bags bg sack sacks sa sacke sacken zak zakken sac sacs",
+    "DRUMS": "drum drums dr fass fasser vat vaten fut futs",
+    "CASES": "case cases cs",
+    "BOXES": "box boxes bx schachtel schachteln boite boites",
+    "PACKAGES": "package packages pk pkg pkgs packstuck packstucke pakket pakketten colis",
+    "PIECES": "piece pieces pc pcs stuck stk stuks",
+    "BALES": "bale bales ballen baal balen balle balles",
+    "ROLLS": "roll rolls ro rolle rollen rol rouleau rouleaux",
+    "BUNDLES": "bundle bundles bdl bdls bundel bundels bund bunde botte bottes",
+    "COILS": "coil coils cl spule spulen bobine bobines",
+    "BARRELS": "barrel barrels ba tonne tonnen ton tonneau tonneaux",
+    "CANS": "can cans ca dose dosen blik blikken bidon bidons",
+    "SETS": "set sets",
+    "UNITS": "unit units",
+    "IBCS": "ibc ibcs",
+}
+# fmt: on
+_PACKAGE_CODES = {
+    word: code for code, words in _PACKAGE_WORDS.items() for word in words.casefold().split()
+}
+
+
+def package_type_code(value: str) -> str | None:
+    """A printed package kind as the record writes it (``KARTONS`` / ``dozen`` / ``CTNS`` /
+    ``Säcke`` -> ``CARTONS`` / ``BAGS``), or None when the text is not a package kind."""
+    key = re.sub(r"[\s.\-/]", "", _ascii(value))
+    return _PACKAGE_CODES.get(key)
 
 
 # --- ISO 6346 container numbers -------------------------------------------------------------

@@ -11,7 +11,10 @@ from core.values import (
     containers_in_text,
     day_first_of,
     decimal_of,
+    decimal_of_numbers,
+    decimal_shown,
     iso6346_check_digit,
+    package_type_code,
     parse_date,
     parse_number,
 )
@@ -89,6 +92,53 @@ def test_the_document_decides_ambiguous_dates_and_decimals() -> None:
     assert day_first_of("Invoice 09/08/2022") is None
     assert decimal_of("Total 1.234,56 EUR  Tax 12,50") == ","
     assert decimal_of("Total USD 1,234.56  Tax 12.50") == "."
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        ("1.234,5", ","),
+        ("2,50", ","),
+        ("0,125", ","),
+        ("1.234.567", ","),
+        ("1,234.5", "."),
+        ("0.154", "."),
+        ("1234.567", "."),
+        ("1 524,0", ","),
+        ("1.960", None),
+        ("1,960", None),
+        ("328", None),
+        ("12 x 3", None),
+    ],
+)
+def test_the_decimal_separator_a_number_shows(number: str, shown: str | None) -> None:
+    assert decimal_shown(number) == shown
+
+
+def test_a_tables_numbers_decide_its_separator_together() -> None:
+    # "1.960" alone decides nothing; the weights beside it do, for every cell at once.
+    assert decimal_of_numbers(["1.960", "1.960,0", "2.056,5", "0.80"]) == ","
+    assert decimal_of_numbers(["1.960", "7.271"]) is None
+    assert decimal_of_numbers(["2,50", "2.50"]) is None
+
+
+@pytest.mark.parametrize(
+    ("printed", "code"),
+    [
+        ("KARTONS", "CARTONS"),
+        ("dozen", "CARTONS"),
+        ("CTNS", "CARTONS"),
+        ("Säcke", "BAGS"),
+        ("FÛTS", "DRUMS"),
+        ("Paletten", "PALLETS"),
+        ("PX", "PALLETS"),
+        ("KISTEN", "CRATES"),
+        ("PALETTES 10", None),
+        ("Office chairs", None),
+    ],
+)
+def test_package_kinds_read_as_the_record_writes_them(printed: str, code: str | None) -> None:
+    assert package_type_code(printed) == code
 
 
 def test_validation_reads_us_dates_once_the_document_says_so() -> None:
