@@ -1,10 +1,10 @@
 """The item table read from the word boxes (tools/tables) in place of the model's rows.
 
-When the reading passes its self-check, the model is asked for the header fields only
-(``header_model``: the values model without ``line_items``, so the table is never decoded
-token by token) and the rows read at their boxes are put in with the record merge
+When the reading passes its checks (tools/table_checks), the model is asked for the header
+fields only (``header_model``: the values model without ``line_items``, so the table is never
+decoded token by token) and the rows read at their boxes are put in with the record merge
 (agent/windows.merge); their provenance is then found at their printed boxes like any
-printed value (tools/provenance). When the check fails, the model extracts the rows.
+printed value (tools/provenance). When a check fails, the model extracts the rows.
 """
 
 from __future__ import annotations
@@ -20,12 +20,8 @@ from tools.tables import Table, read_table
 
 
 def checked_table(pages: list[PageText], doc_type: DocType) -> Table | None:
-    """The document's item table when its reading passes the self-check, else None.
-
-    Not on OCR'd pages: on the dev part 6 of 25 scan tables passed the check and were
-    0-40 % right on all but one (misread words still add up), so scans stay with the model."""
-    if any(p.method != "text" for p in pages):
-        return None
+    """The document's item table when its reading passes the checks (tools/table_checks),
+    else None. OCR'd pages never pass: scans stay with the model."""
     table = read_table(pages, doc_type)
     return table if table.passed else None
 

@@ -2,9 +2,9 @@
 
 For every document of the chosen split: the share of ground-truth line-item fields the
 reader gets right (exact or equivalent under the eval's scorer, rows matched one-to-one as
-the scorer matches them), per document type and layout, and how often the self-check
-passes; "passed" figures count only the documents whose check passed (what the agent
-takes), the rest fall back to the model.
+the scorer matches them), per document type and layout, and how often the checks
+(tools/table_checks) pass; "passed" figures count only the documents whose checks all
+passed (what the agent takes: OCR'd pages never pass), the rest fall back to the model.
 
     PYTHONPATH=$PWD nice -n 19 .venv/bin/python -m bench.tables --split dev
 """

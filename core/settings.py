@@ -168,7 +168,8 @@ class AgentSettings(BaseModel):
     # the parties; the candidates still cross-check every reply after it (agent/crosscheck).
     prompt_hints: bool = False
     # Read the item table from the word boxes (tools/tables); when the reading passes its
-    # self-check the model is asked for the header fields only and the rows are merged in.
+    # checks (tools/table_checks) the model is asked for the header fields only and the rows
+    # are merged in.
     table_reader: bool = True
     # Send the output JSON schema for constrained decoding. None: yes, except for the
     # in-process llama.cpp backend, whose grammar sampling over Qwen's 151k-token vocabulary
