@@ -30,7 +30,7 @@ from agent.crosscheck import crosscheck
 from agent.extraction import extract_values
 from agent.metering import BoundHit, Metered
 from agent.models.base import ChatModel, ModelError, ModelOutputInvalid, Usage
-from agent.repair import Repair, pipeline_call
+from agent.repair import Declined, Repair, pipeline_call
 from agent.tools import ToolContext, ToolCrashed, execute
 from core.db import session_scope
 from core.models import RecordStatus
@@ -182,6 +182,10 @@ def _run(
             ctx.base_record = values
             try:
                 Repair(metered, ctx, limits, logs).run(values, fixable)
+            except Declined as exc:
+                ctx.extra_issues.append(Issue(code="repair_declined", field="", message=str(exc)))
+                _write(ctx, ctx.last_record or values, logs)
+                return str(exc)
             except ModelError as exc:
                 # The repair only improves a record we already have: a reply it cannot get
                 # (an overlong prompt, output that never validates) leaves that record for

@@ -144,8 +144,12 @@ def render_candidates(candidates: dict[str, list[tuple[str, str]]]) -> str:
 
 
 def render_issues(issues: list[Issue]) -> str:
+    # The example names one of this record's own fields: a fixed example
+    # ("line_items[0].amount") was copied verbatim into a bill of lading's patch.
+    named = [i.field for i in issues if i.field]
     return Template(template("repair")).safe_substitute(
-        issues="\n".join(f"- {i.field}: {i.message}" for i in issues)
+        issues="\n".join(f"- {i.field}: {i.message}" for i in issues),
+        field=named[0] if named else "total",
     )
 
 

@@ -8,8 +8,11 @@ does not print, a container number printed with a wrong check digit): agent/loop
 The model writes a patch, not the record: ``fix_fields`` names only the fields to change
 (``{"line_items[0].amount": 250.0}``), laid over the first extraction with the one record
 merge (core/records ``patch_values`` / ``overlay``) and validated again as it is written.
-A path that names no field goes back to the model as a tool error. A bound of the run
-ends it (``BoundHit`` from ``Metered``).
+A path that names no field goes back to the model as a tool error. A reply with neither a
+tool call nor fields is the model declining (``Declined``): asking again got nothing on the
+1.5B model (each such run spent its whole tool-error bound, 3 more requests of 30-100 s,
+and ended at the bound with the first record), so the first record goes to review at once.
+A bound of the run ends it (``BoundHit`` from ``Metered``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ from tools.writeback import ToolCallLog
 # A patch of a few fields needs far fewer tokens than a record; a reply that runs past
 # this is writing the record out again, and is cut.
 PATCH_TOKENS = 512
+
+
+class Declined(Exception):
+    """The model answered the repair request without a fix."""
 
 
 @dataclass
@@ -72,11 +79,8 @@ class Repair:
         if not calls:
             fields = _as_fields(response.content)
             if fields is None:
-                self._bad("reply had no tool call and no fields")
-                return [
-                    Message(role="assistant", content=response.content),
-                    Message(role="user", content="Call fix_fields with the fields to change."),
-                ]
+                said = " ".join(response.content.split())[:120]
+                raise Declined(f"the model answered the repair without a fix: {said!r}")
             calls = [pipeline_call("fix_fields", {"fields": fields}, len(self.logs))]
         out = [Message(role="assistant", content=response.content, tool_calls=calls)]
         for call in calls:

@@ -174,6 +174,23 @@ def test_refused_patches_end_the_run_at_the_tool_error_bound(db: Settings) -> No
     assert "bound" in {i["code"] for i in rec.issues}
 
 
+def test_a_reply_without_a_fix_ends_the_repair_with_the_first_record(db: Settings) -> None:
+    doc_id = store_document(db.database_url, [INVOICE_PAGE])
+    declined = "The amounts on the document are as printed; nothing to change."
+    model = ScriptedModel([reply(bad_line()), declined, reply(invoice())])
+    outcome = extract_document(doc_id, settings=db, model=model, tariff=TARIFF)
+
+    assert outcome.status == "needs_review"
+    assert len(model.requests) == 2  # no nudges: each cost a request and never got a fix
+    prompt = model.requests[1].messages[-1].content
+    assert '(for example "line_items[0].amount")' in prompt  # a field of this record
+    [rec] = records(db.database_url, doc_id)
+    assert rec.data["line_items"][0]["amount"] == 2500.0
+    assert "repair_declined" in {i["code"] for i in rec.issues}
+    [run] = runs(db.database_url, doc_id)
+    assert run.outcome == "needs_review" and "without a fix" in (run.reason or "")
+
+
 def test_a_patch_written_as_text_is_applied(db: Settings) -> None:
     doc_id = store_document(db.database_url, [INVOICE_PAGE])
     model = ScriptedModel([reply(bad_line()), '{"line_items": [{"amount": 250.0}]}'])
